@@ -1,0 +1,2 @@
+export * from "./snapshot-format.js";
+export * from "./sources.js";

@@ -1,0 +1,47 @@
+/**
+ * The on-disk snapshot format (`kubectl netmap snapshot`), shared by the writer (probe) and the
+ * reader (plugin, tests):
+ *
+ *   <dir>/<node>/manifest.json
+ *   <dir>/<node>/host/<source file>          the node's host netns
+ *   <dir>/<node>/netns/<netns name>/<file>   each pod netns that hangs off the node
+ *
+ * Several nodes' snapshots can live side by side in one <dir>.
+ */
+import type { PodRef } from "../model/state.js";
+import type { SourceName } from "./sources.js";
+
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+export interface CapturedSource {
+  /** The exact argv that was run. */
+  argv: string[];
+  /** "ok", or "absent" when an optional tool is not installed / the kernel lacks the feature. */
+  status: "ok" | "absent";
+  exitCode?: number;
+  /** stderr of an absent/failed optional source, for the record. */
+  stderr?: string;
+}
+
+export interface NetnsManifest {
+  /** "host" or the pod netns name. */
+  netns: string;
+  /** Directory relative to the node directory ("host", "netns/cni-…"). */
+  dir: string;
+  /** Where the netns was read from: /proc/1/ns/net, /var/run/netns/<name>, /proc/<pid>/ns/net. */
+  path: string;
+  /** Pod addresses found in the netns (pod netns only). */
+  ips?: string[];
+  pod?: PodRef;
+  sources: Partial<Record<SourceName, CapturedSource>>;
+}
+
+export interface SnapshotManifest {
+  formatVersion: number;
+  node: string;
+  capturedAt: string;
+  netmapVersion: string;
+  /** Tool versions as they reported themselves (ip -V, iptables -V, nft -v). */
+  tools: Record<string, string>;
+  netns: NetnsManifest[];
+}

@@ -1,0 +1,3 @@
+export * from "./capture/index.js";
+export * from "./model/index.js";
+export { ParseError } from "./parsers/errors.js";

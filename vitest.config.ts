@@ -1,0 +1,33 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const alias = {
+  "@netmap/core": src("./operator/core/src/index.ts"),
+  "@netmap/probe": src("./operator/probe/src/index.ts"),
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: "unit",
+          include: ["operator/**/src/**/*.test.{ts,tsx}", "kubectl-plugin/src/**/*.test.{ts,tsx}"],
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          // Kernel lab: real namespaces, veths, bridges, VXLAN and netfilter. Needs root.
+          name: "lab",
+          include: ["e2e/**/*.lab.test.ts", "kubectl-plugin/**/*.lab.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
