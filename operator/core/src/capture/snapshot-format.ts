@@ -45,3 +45,17 @@ export interface SnapshotManifest {
   tools: Record<string, string>;
   netns: NetnsManifest[];
 }
+
+/** One netns as captured: its manifest entry and the raw output of each source. */
+export interface NetnsCapture {
+  manifest: NetnsManifest;
+  /** Raw stdout of each captured source, keyed by source name. */
+  outputs: Partial<Record<SourceName, string>>;
+}
+
+/** One node as captured by a probe (or read back from a snapshot directory). */
+export interface NodeCapture {
+  manifest: SnapshotManifest;
+  /** The host netns first, then the pod netns. */
+  netns: NetnsCapture[];
+}
