@@ -66,7 +66,10 @@ capture() {
     golden-nfacct) prepare_nfacct_input "$input" "$src" ;;
     *) cp "$input" "$src" ;;
   esac
-  ip netns exec "$NS" "iptables-$backend-restore" <"$src"
+  local restore_opts=()
+  # The kubeadm save carries real policy counters ([p:b]); restore them so `save -c` shows them.
+  [[ "$name" == kubeadm ]] && restore_opts=(--counters)
+  ip netns exec "$NS" "iptables-$backend-restore" "${restore_opts[@]}" <"$src"
   ip netns exec "$NS" "iptables-$backend-save" -c >"$HERE/captured-$name-$backend.txt"
   echo "captured-$name-$backend.txt: $(wc -l <"$HERE/captured-$name-$backend.txt") lines" >&2
   ip netns delete "$NS"
