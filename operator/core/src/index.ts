@@ -1,3 +1,4 @@
 export * from "./capture/index.js";
 export * from "./model/index.js";
 export { ParseError } from "./parsers/errors.js";
+export * from "./parsers/nftables/index.js";

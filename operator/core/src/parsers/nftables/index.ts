@@ -1,0 +1,3 @@
+/** `nft -j list ruleset` parser and the rule renderer used for evidence. */
+export { parseNftJson } from "./parse.js";
+export { renderNftExpr } from "./render.js";
