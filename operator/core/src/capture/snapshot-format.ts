@@ -21,6 +21,11 @@ export interface CapturedSource {
   exitCode?: number;
   /** stderr of an absent/failed optional source, for the record. */
   stderr?: string;
+  /**
+   * Size of the captured stdout in bytes (status "ok"). Lets a reader tell an output that was
+   * really empty (`iptables-save` in a netns without rules) from a file lost or truncated later.
+   */
+  bytes?: number;
 }
 
 export interface NetnsManifest {
