@@ -1,1 +1,10 @@
-export {};
+export * from "./collectors/capture-netns.js";
+export * from "./collectors/collect-node.js";
+export * from "./collectors/discover-pods.js";
+export * from "./collectors/iproute-json.js";
+export * from "./collectors/netns-exec.js";
+export * from "./snapshot/errors.js";
+export * from "./snapshot/paths.js";
+export * from "./snapshot/read.js";
+export * from "./snapshot/write.js";
+export { NETMAP_VERSION } from "./version.js";
