@@ -1,13 +1,13 @@
 /** iptables parsers: `iptables-save [-c]` (lazy, indexed) and `iptables -S`. */
 export {
-  BUILTIN_CHAINS,
-  type ChainDeclaration,
-  isTableName,
+  IPTABLES_BUILTIN_CHAINS,
+  IPTABLES_TABLE_NAMES,
+  type IptablesChainDeclaration,
+  type IptablesParseStats,
+  isIptablesTableName,
   LazyIptablesTable,
-  type ParseStats,
-  TABLE_NAMES,
 } from "./lazy-table.js";
 export { parseIptablesS } from "./listing-s.js";
-export { parseIptablesRule, type RuleLocation } from "./rule.js";
+export { type IptablesRuleLocation, parseIptablesRule } from "./rule.js";
 export { type LazyIptablesRuleset, parseIptablesSave } from "./save.js";
-export { type IptablesToken, TokenizeError, tokenizeIptables } from "./tokenize.js";
+export { type IptablesToken, IptablesTokenizeError, tokenizeIptables } from "./tokenize.js";

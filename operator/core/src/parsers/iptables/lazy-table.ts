@@ -15,7 +15,7 @@ import { IntVec } from "./int-vec.js";
 import { parseIptablesRule } from "./rule.js";
 
 /** The built-in chains of each table, in the order the kernel registers them. */
-export const BUILTIN_CHAINS: Readonly<Record<IptablesTableName, readonly string[]>> = {
+export const IPTABLES_BUILTIN_CHAINS: Readonly<Record<IptablesTableName, readonly string[]>> = {
   raw: ["PREROUTING", "OUTPUT"],
   mangle: ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
   nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
@@ -23,23 +23,29 @@ export const BUILTIN_CHAINS: Readonly<Record<IptablesTableName, readonly string[
   security: ["INPUT", "FORWARD", "OUTPUT"],
 };
 
-export const TABLE_NAMES: readonly IptablesTableName[] = ["raw", "mangle", "nat", "filter", "security"];
+export const IPTABLES_TABLE_NAMES: readonly IptablesTableName[] = [
+  "raw",
+  "mangle",
+  "nat",
+  "filter",
+  "security",
+];
 
-export function isTableName(name: string): name is IptablesTableName {
-  return (TABLE_NAMES as readonly string[]).includes(name);
+export function isIptablesTableName(name: string): name is IptablesTableName {
+  return (IPTABLES_TABLE_NAMES as readonly string[]).includes(name);
 }
 
 /** What a chain declaration line says, parsed on demand. */
-export interface ChainDeclaration {
+export interface IptablesChainDeclaration {
   policy?: "ACCEPT" | "DROP";
   counters?: PacketCounters;
 }
 
 /** Parses the declaration line of a chain (`:KUBE-SVC-X - [0:0]`, `-P INPUT ACCEPT`), given its text. */
-export type DeclarationParser = (text: string, line: number) => ChainDeclaration;
+export type IptablesDeclarationParser = (text: string, line: number) => IptablesChainDeclaration;
 
 /** How many chains and rules a ruleset has parsed so far: the proof that parsing is lazy. */
-export interface ParseStats {
+export interface IptablesParseStats {
   chainsParsed: number;
   rulesParsed: number;
 }
@@ -61,7 +67,7 @@ export class LazyIptablesTable implements IptablesTable {
   private readonly ruleStart = new IntVec(1024);
   private readonly ruleLine = new IntVec(1024);
   private readonly parsed = new Map<string, IptablesChain>();
-  readonly stats: ParseStats = { chainsParsed: 0, rulesParsed: 0 };
+  readonly stats: IptablesParseStats = { chainsParsed: 0, rulesParsed: 0 };
 
   constructor(
     readonly name: IptablesTableName,
@@ -69,7 +75,7 @@ export class LazyIptablesTable implements IptablesTable {
     readonly line: number,
     private readonly text: string,
     private readonly source: string,
-    private readonly parseDeclaration: DeclarationParser,
+    private readonly parseDeclaration: IptablesDeclarationParser,
   ) {}
 
   /** Record a chain declaration; returns its index, or -1 if the chain was already declared. */
@@ -90,7 +96,7 @@ export class LazyIptablesTable implements IptablesTable {
   chainIndex(name: string, line: number): number | undefined {
     const idx = this.byName.get(name);
     if (idx !== undefined) return idx;
-    if (BUILTIN_CHAINS[this.name].includes(name)) return this.declare(name, -1, line);
+    if (IPTABLES_BUILTIN_CHAINS[this.name].includes(name)) return this.declare(name, -1, line);
     return undefined;
   }
 
@@ -140,7 +146,7 @@ export class LazyIptablesTable implements IptablesTable {
 
     const start = this.declStart.get(idx);
     const declLine = this.declLine.get(idx);
-    const decl: ChainDeclaration =
+    const decl: IptablesChainDeclaration =
       start >= 0 ? this.parseDeclaration(this.lineAt(start), declLine) : this.implicitDeclaration();
     const chain: IptablesChain = { table: this.name, name, line: declLine, rules: [] };
     if (decl.policy) chain.policy = decl.policy;
@@ -166,7 +172,7 @@ export class LazyIptablesTable implements IptablesTable {
     return chain;
   }
 
-  private implicitDeclaration(): ChainDeclaration {
+  private implicitDeclaration(): IptablesChainDeclaration {
     // A restore script may append to a built-in chain without a `:CHAIN` line; the policy is then
     // whatever the kernel has (ACCEPT on a fresh table), which the dump does not say: leave it unset.
     return {};

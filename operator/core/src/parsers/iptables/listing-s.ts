@@ -5,18 +5,18 @@
  */
 import type { IptablesTableName } from "../../model/iptables.js";
 import { ParseError } from "../errors.js";
-import { type ChainDeclaration, LazyIptablesTable } from "./lazy-table.js";
+import { type IptablesChainDeclaration, LazyIptablesTable } from "./lazy-table.js";
 import type { LazyIptablesRuleset } from "./save.js";
 
 const SOURCE = "iptables -S";
 
 const DECL_RE = /^-([PN])\s+(\S+)(?:\s+(\S+))?(?:\s+-c\s+(\d+)\s+(\d+))?\s*$/;
 
-function parseSDeclaration(text: string, line: number): ChainDeclaration {
+function parseSDeclaration(text: string, line: number): IptablesChainDeclaration {
   const m = DECL_RE.exec(text);
   if (!m)
     throw new ParseError(SOURCE, line, "bad chain line: expected '-P CHAIN POLICY' or '-N CHAIN'", text);
-  const decl: ChainDeclaration = {};
+  const decl: IptablesChainDeclaration = {};
   if (m[1] === "P") {
     if (m[3] !== "ACCEPT" && m[3] !== "DROP") {
       throw new ParseError(SOURCE, line, `bad policy "${m[3] ?? ""}": expected ACCEPT or DROP`, text);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ParseError } from "../errors.js";
-import { parseIptablesRule, type RuleLocation } from "./rule.js";
+import { type IptablesRuleLocation, parseIptablesRule } from "./rule.js";
 import { tokenizeIptables } from "./tokenize.js";
 
-const loc: RuleLocation = { table: "nat", index: 1, line: 7, source: "iptables-save" };
+const loc: IptablesRuleLocation = { table: "nat", index: 1, line: 7, source: "iptables-save" };
 
 describe("tokenizeIptables follows iptables-restore's quoting", () => {
   it("keeps a quoted comment with spaces, arrows and colons as one argument", () => {

@@ -12,7 +12,7 @@ import type {
   PacketCounters,
 } from "../../model/iptables.js";
 import { ParseError } from "../errors.js";
-import { type IptablesToken, TokenizeError, tokenizeIptables } from "./tokenize.js";
+import { type IptablesToken, IptablesTokenizeError, tokenizeIptables } from "./tokenize.js";
 
 /** Long spellings of the options iptables-save prints short, normalized to the short name. */
 const ALIASES: Readonly<Record<string, string>> = {
@@ -40,7 +40,7 @@ const SHORT_WITH_ARG = new Set(["A", "m", "j", "g", "s", "d", "p", "i", "o"]);
 const COUNTERS_RE = /^\[(\d+):(\d+)\]$/;
 
 /** Where a rule line sits, for errors and for the IptablesRule it becomes. */
-export interface RuleLocation {
+export interface IptablesRuleLocation {
   table: IptablesTableName;
   /** 1-based index in its chain. */
   index: number;
@@ -67,7 +67,7 @@ function parseNumber(value: string | undefined): number | undefined {
  * Parse one rule line (`[p:b] -A CHAIN …`, or `-A CHAIN … -c p b …` from `iptables -S -v`).
  * Throws ParseError naming the line when the line is not a well-formed rule.
  */
-export function parseIptablesRule(text: string, loc: RuleLocation): IptablesRule {
+export function parseIptablesRule(text: string, loc: IptablesRuleLocation): IptablesRule {
   const fail = (detail: string): never => {
     throw new ParseError(loc.source, loc.line, detail, text);
   };
@@ -75,7 +75,7 @@ export function parseIptablesRule(text: string, loc: RuleLocation): IptablesRule
   try {
     tokens = tokenizeIptables(text);
   } catch (e) {
-    if (e instanceof TokenizeError) return fail(e.message);
+    if (e instanceof IptablesTokenizeError) return fail(e.message);
     throw e;
   }
 

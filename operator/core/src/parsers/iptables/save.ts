@@ -9,7 +9,12 @@
  */
 import type { IptablesRuleset, IptablesTableName, PacketCounters } from "../../model/iptables.js";
 import { ParseError } from "../errors.js";
-import { type ChainDeclaration, isTableName, LazyIptablesTable, type ParseStats } from "./lazy-table.js";
+import {
+  type IptablesChainDeclaration,
+  type IptablesParseStats,
+  isIptablesTableName,
+  LazyIptablesTable,
+} from "./lazy-table.js";
 
 const SOURCE = "iptables-save";
 
@@ -17,12 +22,12 @@ const SOURCE = "iptables-save";
 export interface LazyIptablesRuleset extends IptablesRuleset {
   tables: Map<IptablesTableName, LazyIptablesTable>;
   /** Chains and rules parsed so far, over all tables. */
-  stats(): ParseStats;
+  stats(): IptablesParseStats;
 }
 
 const DECL_RE = /^:(\S+)\s+(\S+)(?:\s+\[(\d+):(\d+)\])?\s*$/;
 
-function parseSaveDeclaration(text: string, line: number): ChainDeclaration {
+function parseSaveDeclaration(text: string, line: number): IptablesChainDeclaration {
   const m = DECL_RE.exec(text);
   if (!m)
     throw new ParseError(
@@ -31,7 +36,7 @@ function parseSaveDeclaration(text: string, line: number): ChainDeclaration {
       "bad chain declaration: expected ':CHAIN POLICY [packets:bytes]'",
       text,
     );
-  const decl: ChainDeclaration = {};
+  const decl: IptablesChainDeclaration = {};
   const policy = m[2] as string;
   if (policy === "ACCEPT" || policy === "DROP") decl.policy = policy;
   else if (policy !== "-") {
@@ -161,7 +166,7 @@ export function parseIptablesSave(text: string): LazyIptablesRuleset {
           excerpt(pos, end),
         );
       }
-      if (!isTableName(name)) {
+      if (!isIptablesTableName(name)) {
         throw new ParseError(
           SOURCE,
           line,
@@ -206,7 +211,7 @@ export function parseIptablesSave(text: string): LazyIptablesRuleset {
   const ruleset: LazyIptablesRuleset = {
     tables,
     stats() {
-      const s: ParseStats = { chainsParsed: 0, rulesParsed: 0 };
+      const s: IptablesParseStats = { chainsParsed: 0, rulesParsed: 0 };
       for (const t of tables.values()) {
         s.chainsParsed += t.stats.chainsParsed;
         s.rulesParsed += t.stats.rulesParsed;

@@ -14,13 +14,13 @@ export interface IptablesToken {
 }
 
 /** Thrown (and wrapped in a ParseError with the line by the caller) when a quote is never closed. */
-export class TokenizeError extends Error {
+export class IptablesTokenizeError extends Error {
   constructor(
     message: string,
     readonly offset: number,
   ) {
     super(message);
-    this.name = "TokenizeError";
+    this.name = "IptablesTokenizeError";
   }
 }
 
@@ -72,7 +72,7 @@ export function tokenizeIptables(text: string, start = 0, end = text.length): Ip
         i++;
       }
       if (!closed) {
-        throw new TokenizeError(
+        throw new IptablesTokenizeError(
           `unterminated double quote opened at column ${open - start + 1} (a truncated or hand-edited rule?)`,
           open,
         );
