@@ -27,4 +27,8 @@ export interface BridgePortLink {
   hairpin?: boolean;
   learning?: boolean;
   flood?: boolean;
+  /** Interface flags as printed (UP, LOWER_UP, ...), port priority and path cost. */
+  flags?: string[];
+  priority?: number;
+  cost?: number;
 }

@@ -35,6 +35,11 @@ interface LinkBase {
   linkIfindex?: number;
   /** IFLA_LINK_NETNSID: the netns id (as seen from this netns) where linkIfindex lives. */
   linkNetnsid?: number;
+  /**
+   * Name of the netns where linkIfindex lives, when iproute2's text form printed it instead of the
+   * id (`link-netns cni-7abaad58-…`: the peer netns is named under /var/run/netns). JSON has only the id.
+   */
+  linkNetns?: string;
   /** Bridge port details when this link is a bridge port. */
   bridgePort?: BridgePort;
   /** Raw IFLA_INFO_KIND, e.g. "veth", "bridge", "vxlan", "ipip", "" for a physical NIC. */

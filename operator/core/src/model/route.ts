@@ -39,6 +39,8 @@ export interface Route {
   nexthops?: Nexthop[];
   tos?: string;
   mtu?: number;
+  /** IPv6 router preference (`pref medium`), printed by iproute2 for every IPv6 route. */
+  pref?: string;
 }
 
 export type RuleAction = "lookup" | "goto" | "nop" | "blackhole" | "unreachable" | "prohibit";
@@ -58,6 +60,9 @@ export interface PolicyRule {
   ipproto?: string;
   dport?: number;
   sport?: number;
+  /** Upper end of a port range (`sport 1000-2000`); absent for a single port. */
+  dportEnd?: number;
+  sportEnd?: number;
   action: RuleAction;
   /** Table for `lookup`; target priority for `goto`. */
   table?: string;
