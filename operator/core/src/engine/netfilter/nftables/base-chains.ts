@@ -1,0 +1,50 @@
+/**
+ * The nftables side of the netfilter contract: the base chains registered on a hook, from
+ * `nft -j list ruleset`.
+ *
+ * Which tables: family `ip` and `inet` (the families an IPv4 packet traverses; `ip6`, `arp`,
+ * `bridge` and `netdev` tables are not on its way through the IPv4 hooks). Tables created by
+ * iptables-nft are SKIPPED: a family ip/ip6 table named filter/nat/mangle/raw/security whose rules
+ * contain `xt` expressions (iptables matches/targets the nft JSON cannot express) or whose base
+ * chains all carry iptables' built-in names (PREROUTING, INPUT, …). Those rules are what
+ * `iptables-save` prints, and the iptables evaluator walks them from there; evaluating them here
+ * too would run every iptables rule twice.
+ */
+import type { NftRuleset, NftTable } from "../../../model/nftables.js";
+import type { BaseChain, BaseChainSource, Hook } from "../types.js";
+import { evaluateBaseChain } from "./evaluate.js";
+
+const IPTABLES_TABLES = new Set(["filter", "nat", "mangle", "raw", "security"]);
+const IPTABLES_BUILTINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
+
+/** True for a table that iptables-nft manages (see the module comment). */
+export function isIptablesNftTable(table: NftTable): boolean {
+  if (table.family !== "ip" && table.family !== "ip6") return false;
+  if (!IPTABLES_TABLES.has(table.name)) return false;
+  const chains = [...table.chains.values()];
+  if (chains.some((c) => c.rules.some((r) => r.expr.some((e) => "xt" in e)))) return true;
+  const bases = chains.filter((c) => c.hook !== undefined);
+  return bases.length > 0 && bases.every((c) => IPTABLES_BUILTINS.has(c.name));
+}
+
+/** Base chains on `hook` from the ip/inet tables of the ruleset, ready to evaluate, unsorted. */
+export function nftBaseChains(ruleset: NftRuleset): BaseChainSource {
+  const tables = ruleset.tables.filter(
+    (t) => (t.family === "ip" || t.family === "inet") && !isIptablesNftTable(t),
+  );
+  return (hook: Hook): BaseChain[] =>
+    tables.flatMap((table) =>
+      [...table.chains.values()]
+        .filter((c) => c.hook === hook)
+        .map(
+          (chain): BaseChain => ({
+            family: "nftables",
+            table: `${table.family} ${table.name}`,
+            chain: chain.name,
+            priority: chain.prio ?? 0,
+            type: chain.type ?? "filter",
+            evaluate: (packet, ctx) => evaluateBaseChain(table, chain, packet, ctx),
+          }),
+        ),
+    );
+}
