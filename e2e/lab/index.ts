@@ -1,1 +1,6 @@
-export {};
+export * from "./cleanup.js";
+export * from "./cni.js";
+export * from "./exec.js";
+export * from "./lab.js";
+export * from "./overlay.js";
+export * from "./traffic.js";
