@@ -1,0 +1,70 @@
+/**
+ * Builds a kernel lab, captures every node with the probe's collector (host netns =
+ * /var/run/netns/<node netns>), writes the snapshots to a directory, and destroys the lab.
+ * Produces the snapshots the repo ships for `kubectl netmap trace --snapshots`.
+ *
+ *   sudo node e2e/dist/lab/snapshot-lab.js --out <dir> [--name snap] [--nodes 2] [--pods 2]
+ *        [--overlay vxlan|host-gw] [--pod-mtu N]
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { collectNode, writeSnapshot } from "@netmap/probe";
+import { createLab } from "./lab.js";
+
+function log(msg: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+function int(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got "${v}"`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      out: { type: "string", short: "o" },
+      name: { type: "string", default: "snap" },
+      nodes: { type: "string" },
+      pods: { type: "string" },
+      overlay: { type: "string", default: "vxlan" },
+      "pod-mtu": { type: "string" },
+    },
+  });
+  if (!values.out) throw new Error("--out <dir> is required: where to write the snapshots");
+  const overlay = values.overlay;
+  if (overlay !== "vxlan" && overlay !== "host-gw") throw new Error("--overlay must be vxlan or host-gw");
+  const out = resolve(values.out);
+  const podMtu = values["pod-mtu"] === undefined ? undefined : int(values["pod-mtu"], "pod-mtu", 0);
+  const lab = await createLab({
+    name: values.name,
+    nodes: int(values.nodes, "nodes", 2),
+    podsPerNode: int(values.pods, "pods", 2),
+    overlay,
+    ...(podMtu === undefined ? {} : { podMtu }),
+  });
+  log("lab built", { lab: lab.name, nodes: lab.nodes.length, pods: lab.pods.length, overlay });
+  try {
+    const pods = lab.pods.map((p) => ({ namespace: p.namespace, name: p.name, ips: [p.ip] }));
+    for (const node of lab.nodes) {
+      const capture = await collectNode({
+        node: node.name,
+        hostNetns: `/var/run/netns/${node.netns}`,
+        pods,
+        onProgress: (e) => log("collect", { ...e }),
+      });
+      const dir = await writeSnapshot(out, capture);
+      log("snapshot written", { node: node.name, dir, netns: capture.netns.length });
+    }
+  } finally {
+    await lab.destroy();
+    log("lab destroyed", { lab: lab.name });
+  }
+}
+
+main().catch((e: unknown) => {
+  log("snapshot-lab failed", { error: e instanceof Error ? e.message : String(e) });
+  process.exitCode = 1;
+});
