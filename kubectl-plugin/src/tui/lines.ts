@@ -1,0 +1,163 @@
+/**
+ * The TUI's screen as data: every line it shows, already cut to the terminal's width, with the hop
+ * it belongs to. Pure, so the layout (grouping, expansion, narrow terminals) is tested without Ink.
+ */
+import type { Finding, Hop, TraceResult } from "@netmap/core";
+import {
+  findingsByHop,
+  formatProbability,
+  hopTarget,
+  layoutPath,
+  netnsLabel,
+  tunnelLabel,
+} from "../render/layout.js";
+import { hardWrap, pad, truncate, wordWrap } from "../render/wrap.js";
+import { actionColour, type Colour, layerColour, severityColour } from "./theme.js";
+
+/** A run of text with one style. */
+export interface Span {
+  text: string;
+  colour?: Colour;
+  bold?: boolean;
+  dim?: boolean;
+  inverse?: boolean;
+}
+
+/** One screen line; `hop` is the position (in result.hops) of the hop it belongs to, if any. */
+export interface ViewLine {
+  key: string;
+  spans: Span[];
+  hop?: number;
+  /** True for the hop's own line (the one selection moves between). */
+  head?: boolean;
+}
+
+/** What the view shows of the trace. */
+export interface LineOptions {
+  width: number;
+  /** Position in result.hops of the selected hop. */
+  selected: number;
+  expanded: ReadonlySet<number>;
+}
+
+/** Below this width the action and device/rule columns are dropped. */
+export const NARROW = 60;
+
+function fit(spans: Span[], width: number): Span[] {
+  const out: Span[] = [];
+  let left = width;
+  for (const s of spans) {
+    if (left <= 0) break;
+    const text = truncate(s.text, left);
+    out.push({ ...s, text });
+    left -= [...text].length;
+  }
+  return out;
+}
+
+function hopLines(hop: Hop, pos: number, findings: Finding[], opts: LineOptions): ViewLine[] {
+  const selected = pos === opts.selected;
+  const narrow = opts.width < NARROW;
+  const mark = findings.length > 0 ? "!" : " ";
+  const markColour = findings[0] ? severityColour(findings[0].severity) : undefined;
+  const spans: Span[] = [
+    { text: selected ? "▸" : " ", bold: true },
+    { text: mark, ...(markColour ? { colour: markColour } : {}), bold: true },
+    { text: `${String(hop.index).padStart(3)} `, dim: !selected },
+    { text: pad(hop.primitive, narrow ? 14 : 15), colour: layerColour(hop.layer), bold: selected },
+  ];
+  const ac = actionColour(hop.action);
+  if (!narrow) spans.push({ text: pad(hop.action, 10), ...(ac ? { colour: ac } : {}) });
+  const target = narrow ? "" : hopTarget(hop);
+  spans.push({ text: target ? `${target}: ${hop.summary}` : hop.summary, inverse: selected });
+  const lines: ViewLine[] = [{ key: `hop-${pos}`, hop: pos, head: true, spans: fit(spans, opts.width) }];
+  const indent = narrow ? "    " : "       ";
+  const sub = (key: string, spans2: Span[]): ViewLine => ({
+    key: `hop-${pos}-${key}`,
+    hop: pos,
+    spans: fit(spans2, opts.width),
+  });
+  for (const [i, e] of (hop.endpoints ?? []).entries()) {
+    const text = `${e.chosen ? "→" : " "} ${formatProbability(e.probability).padStart(6)} ${e.address} ${e.via}${e.chosen ? " (followed)" : ""}`;
+    lines.push(sub(`ep-${i}`, [{ text: indent }, { text, ...(e.chosen ? { bold: true } : { dim: true }) }]));
+  }
+  for (const [i, f] of findings.entries()) {
+    lines.push(
+      sub(`f-${i}`, [
+        { text: indent },
+        { text: `! ${f.code}: ${f.message}`, colour: severityColour(f.severity) },
+      ]),
+    );
+  }
+  if (opts.expanded.has(pos)) {
+    const w = Math.max(10, opts.width - indent.length - 2);
+    for (const [i, e] of hop.evidence.entries()) {
+      const where = e.line !== undefined ? `${e.source}:${e.line}` : e.source;
+      lines.push(sub(`ev-${i}`, [{ text: indent }, { text: `from ${where}`, dim: true }]));
+      for (const [j, chunk] of hardWrap(e.text, w).entries()) {
+        lines.push(sub(`ev-${i}-${j}`, [{ text: `${indent}│ ` }, { text: chunk }]));
+      }
+    }
+    for (const [j, chunk] of wordWrap(`$ ${hop.command}`, w + 2).entries()) {
+      lines.push(sub(`cmd-${j}`, [{ text: indent }, { text: chunk, colour: "green" }]));
+    }
+  }
+  return lines;
+}
+
+/** Every line of the trace view, in order. */
+export function buildLines(result: TraceResult, opts: LineOptions): ViewLine[] {
+  const lines: ViewLine[] = [];
+  const findings = findingsByHop(result);
+  const position = new Map(result.hops.map((h, i) => [h, i]));
+  for (const section of layoutPath(result)) {
+    if (section.kind === "tunnel") {
+      lines.push({
+        key: `tunnel-${lines.length}`,
+        spans: fit([{ text: `⇣ ${tunnelLabel(section)}`, colour: "magentaBright" }], opts.width),
+      });
+      continue;
+    }
+    lines.push({
+      key: `node-${lines.length}`,
+      spans: fit([{ text: section.node.node, bold: true }], opts.width),
+    });
+    for (const group of section.node.groups) {
+      lines.push({
+        key: `ns-${lines.length}`,
+        spans: fit([{ text: `  ${netnsLabel(group)}`, colour: "magenta" }], opts.width),
+      });
+      for (const hop of group.hops) {
+        lines.push(...hopLines(hop, position.get(hop) ?? 0, findings.get(hop.index) ?? [], opts));
+      }
+    }
+  }
+  return lines;
+}
+
+/**
+ * The slice of `lines` that fits `height` rows, scrolled as little as possible from `prevStart` so
+ * that the selected hop's line (and as much of its expansion as fits) is visible, with a line of
+ * context around it when there is room.
+ */
+export function visibleWindow(
+  lines: ViewLine[],
+  selected: number,
+  height: number,
+  prevStart = 0,
+): { start: number; lines: ViewLine[] } {
+  const h = Math.max(1, height);
+  if (lines.length <= h) return { start: 0, lines };
+  const head = Math.max(
+    0,
+    lines.findIndex((l) => l.hop === selected && l.head),
+  );
+  let last = head;
+  while (last + 1 < lines.length && lines[last + 1]?.hop === selected && last + 1 - head < h - 1) last++;
+  let start = prevStart;
+  if (head - 1 < start) start = head - 1;
+  if (last + 1 > start + h - 1) start = last + 1 - h + 1;
+  if (start > head) start = head;
+  start = Math.max(0, Math.min(start, lines.length - h));
+  return { start, lines: lines.slice(start, start + h) };
+}
