@@ -1,5 +1,8 @@
-import { readdir } from "node:fs/promises";
-import { collectNode } from "@netmap/probe";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { collectNode, readSnapshotDir, writeSnapshot } from "@netmap/probe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLab, destroyLab, type Lab } from "./lab.js";
 
@@ -182,6 +185,60 @@ describe("kernel lab: 2 nodes × 2 pods over VXLAN", () => {
     });
     expect(cap.netns.map((n) => n.manifest.netns)).toEqual(["host", target.netns]);
     expect(cap.netns[1]?.manifest.pod).toEqual({ namespace: target.namespace, name: target.name });
+  });
+  it("snapshots of every node round-trip through writeSnapshot / readSnapshotDir", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "netmap-lab-snap-"));
+    try {
+      for (const node of lab.nodes) {
+        await writeSnapshot(dir, await collectNode({ node: node.name, hostNetns: node.netns }));
+      }
+      const read = await readSnapshotDir(dir);
+      expect(read.map((n) => n.manifest.node)).toEqual(["node-1", "node-2"]);
+      for (const n of read) {
+        expect(n.netns).toHaveLength(3);
+        expect(JSON.parse(n.netns[0]?.outputs["ip-link"] ?? "null")).toBeInstanceOf(Array);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("collectNode finds a pod netns held only by a process (not under /var/run/netns) via /proc", async () => {
+    const node = lab.nodes[0];
+    if (!node) throw new Error("lab has a node");
+    // A bounded process in a fresh, unnamed netns, wired to node-1's cni0 like a pod.
+    const holder = spawn("unshare", ["--net", "--", "sleep", "30"], { stdio: "ignore" });
+    try {
+      const pid = holder.pid;
+      if (pid === undefined) throw new Error("unshare did not start");
+      await new Promise((r) => setTimeout(r, 200));
+      const ok = async (argv: string[]): Promise<void> => {
+        const r = await lab.exec(node.netns, argv);
+        expect(r.code, `${argv.join(" ")}: ${r.stderr}`).toBe(0);
+      };
+      await ok(["ip", "link", "add", "vethfb", "type", "veth", "peer", "name", "eth0", "netns", String(pid)]);
+      await ok(["ip", "link", "set", "vethfb", "master", "cni0", "up"]);
+      await ok([
+        "nsenter",
+        `--net=/proc/${pid}/ns/net`,
+        "--",
+        "ip",
+        "addr",
+        "add",
+        "10.244.1.200/24",
+        "dev",
+        "eth0",
+      ]);
+      await ok(["nsenter", `--net=/proc/${pid}/ns/net`, "--", "ip", "link", "set", "eth0", "up"]);
+      const cap = await collectNode({ node: node.name, hostNetns: node.netns });
+      const found = cap.netns.find((n) => n.manifest.ips?.includes("10.244.1.200"));
+      expect(found?.manifest.path).toMatch(/^\/proc\/\d+\/ns\/net$/);
+      expect(found?.manifest.netns).toMatch(/^ns-\d+$/);
+      expect(cap.netns).toHaveLength(4);
+    } finally {
+      holder.kill("SIGKILL");
+      await lab.exec(node.netns, ["ip", "link", "del", "vethfb"]);
+    }
   });
 });
 
