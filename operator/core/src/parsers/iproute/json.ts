@@ -25,7 +25,8 @@ export function parseJsonArray(text: string, source: string, allowEmpty = false)
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    const offset = jsonErrorOffset(text);
+    // A document cut short fails at its end: name the last line that has content.
+    const offset = Math.min(jsonErrorOffset(text), text.trimEnd().length);
     const line = lineAt(text, offset);
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new ParseError(source, line, `truncated or invalid JSON (${msg})`, lineText(text, line));

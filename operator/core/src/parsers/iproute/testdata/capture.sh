@@ -96,8 +96,15 @@ n route add unreachable 10.251.0.0/16
 n route add prohibit 10.252.0.5 metric 50
 ip netns exec nmcap-node sysctl -q -w net.ipv4.ip_forward=1
 
-# let DAD / ageing settle so the output is stable
-sleep 2
+# let IPv6 DAD finish (no "tentative" address left) so the JSON and text captures show the same state
+for _ in $(seq 1 40); do
+  tentative=0
+  for ns in nmcap-node nmcap-pod1; do
+    if ip -n "$ns" addr show | grep -q tentative; then tentative=1; fi
+  done
+  [ "$tentative" = 0 ] && break
+  sleep 0.5
+done
 
 # JSON exactly as capture/sources.ts runs it
 capture_json() { # <netns> <prefix> <scope: all|host>
