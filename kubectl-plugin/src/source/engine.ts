@@ -18,9 +18,12 @@ export interface TraceInput {
 /** The engine functions the offline form needs. */
 export interface TraceEngine {
   assembleNodeState(capture: NodeCapture): NodeState;
-  clusterFactsFromCaptures(captures: NodeCapture[]): ClusterFacts;
+  /** What the snapshots know of the cluster (pods, nodes, Services). */
+  clusterFacts(captures: NodeCapture[], nodes: NodeState[]): ClusterFacts;
   trace(input: TraceInput): TraceResult;
 }
+
+type Fn<A extends unknown[], R> = (...args: A) => R;
 
 type ProbeModule = typeof import("@netmap/probe");
 
@@ -46,8 +49,22 @@ function pick<T>(pkg: string, mod: Record<string, unknown>, names: readonly (key
   return mod as T;
 }
 
-/** Loads the trace engine from @netmap/core. */
+/**
+ * Loads the trace engine from @netmap/core. Cluster facts come from `clusterFactsFromNodes`
+ * (assembled states) or `clusterFactsFromCaptures` (raw captures), whichever the build has.
+ */
 export async function loadEngine(): Promise<TraceEngine> {
   const mod = (await import("@netmap/core")) as unknown as Record<string, unknown>;
-  return pick<TraceEngine>("@netmap/core", mod, ["assembleNodeState", "clusterFactsFromCaptures", "trace"]);
+  const core = pick<Omit<TraceEngine, "clusterFacts">>("@netmap/core", mod, ["assembleNodeState", "trace"]);
+  const fromNodes = mod.clusterFactsFromNodes as Fn<[NodeState[]], ClusterFacts> | undefined;
+  const fromCaptures = mod.clusterFactsFromCaptures as Fn<[NodeCapture[]], ClusterFacts> | undefined;
+  if (typeof fromNodes !== "function" && typeof fromCaptures !== "function") {
+    pick<{ clusterFactsFromNodes: unknown }>("@netmap/core", mod, ["clusterFactsFromNodes"]);
+  }
+  return {
+    assembleNodeState: (c) => core.assembleNodeState(c),
+    trace: (input) => core.trace(input),
+    clusterFacts: (captures, nodes) =>
+      typeof fromNodes === "function" ? fromNodes(nodes) : (fromCaptures as Fn<[NodeCapture[]], ClusterFacts>)(captures),
+  };
 }

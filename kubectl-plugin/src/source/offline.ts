@@ -66,14 +66,20 @@ export class OfflineSnapshotSource implements TraceSource {
     report(`reading ${this.description}`);
     const captures = await readSnapshots(this.req.snapshots, this.deps.probe);
     const engine = await (this.deps.engine ?? loadEngine)();
-    const facts = engine.clusterFactsFromCaptures(captures);
+    const nodes = captures.map((c) => {
+      report("assembling node state", c.manifest.node);
+      try {
+        return engine.assembleNodeState(c);
+      } catch (err) {
+        if (isHintedError(err)) throw usageErrorFrom(err);
+        const why = err instanceof Error ? err.message : String(err);
+        throw new UsageError(`the snapshot of node ${c.manifest.node} cannot be used: ${why}`);
+      }
+    });
+    const facts = engine.clusterFacts(captures, nodes);
     const ns = this.req.namespace !== undefined ? { namespace: this.req.namespace } : {};
     const src = resolveEndpointArg(this.req.src, "source", captures, { ...ns, facts });
     const dst = resolveEndpointArg(this.req.dst, "destination", captures, { ...ns, facts });
-    const nodes = captures.map((c) => {
-      report("assembling node state", c.manifest.node);
-      return engine.assembleNodeState(c);
-    });
     const packet: Packet = { protocol: this.req.protocol, src: src.ip, dst: dst.ip };
     const dport = this.req.port ?? dst.port;
     if (this.req.protocol !== "icmp") {
