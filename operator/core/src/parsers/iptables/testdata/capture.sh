@@ -17,6 +17,11 @@
 #   - k8s-golden-overall-iptables-rules-nfacct.txt: `-m nfacct --nfacct-name X` needs the nfacct
 #     object X to exist in the netns. If the `nfacct` tool is present the objects are created;
 #     otherwise the `-m nfacct --nfacct-name X` part is removed from those rules (the rules stay).
+#     The upstream test covers only kube-proxy's own chains; kube-proxy also installs the jumps from
+#     the built-in chains (PREROUTING/OUTPUT -> KUBE-SERVICES, POSTROUTING -> KUBE-POSTROUTING,
+#     INPUT/FORWARD/OUTPUT -> KUBE-PROXY-FIREWALL/KUBE-NODEPORTS/KUBE-EXTERNAL-SERVICES/...).
+#     Those jump rules are added, verbatim from the real kubeadm v1.29 save
+#     (kubeadm-v1.29-flannel-minik8s-iptables-save-full.txt), so a packet can be walked from a hook.
 #
 # Usage: sudo bash capture.sh        (writes next to this script)
 set -euo pipefail
@@ -42,6 +47,21 @@ quote_comments() {
   perl -pe 's/--comment (?!")((?:[^ -][^ ]* ?)+?) (?=-)/--comment "$1" /' "$1"
 }
 
+# kube-proxy's jumps from the built-in chains, as the real kubeadm v1.29 save has them.
+add_base_jumps() {
+  local table="$1"
+  grep -E '^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) .*-j KUBE-(SERVICES|POSTROUTING|PROXY-FIREWALL|NODEPORTS|EXTERNAL-SERVICES|FORWARD|FIREWALL)$' \
+    <(awk -v t="*$table" '$0==t{on=1;next} on&&/^COMMIT/{on=0} on' "$HERE/kubeadm-v1.29-flannel-minik8s-iptables-save-full.txt")
+}
+
+with_base_jumps() {
+  local in="$1"
+  awk -v filter="$(add_base_jumps filter)" -v nat="$(add_base_jumps nat)" '
+    /^\*/ { table=substr($0,2) }
+    /^COMMIT/ { if (table=="filter") print filter; if (table=="nat") print nat }
+    { print }' "$in"
+}
+
 prepare_nfacct_input() {
   local in="$1" out="$2"
   if command -v nfacct >/dev/null 2>&1; then
@@ -63,7 +83,10 @@ capture() {
   local src="$TMP/$name.rules"
   case "$name" in
     golden-cleanup) quote_comments "$input" >"$src" ;;
-    golden-nfacct) prepare_nfacct_input "$input" "$src" ;;
+    golden-nfacct)
+      prepare_nfacct_input "$input" "$TMP/nfacct.rules"
+      with_base_jumps "$TMP/nfacct.rules" >"$src"
+      ;;
     *) cp "$input" "$src" ;;
   esac
   local restore_opts=()
