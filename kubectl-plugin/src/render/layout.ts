@@ -109,3 +109,9 @@ export function hopTarget(hop: Hop): string {
   if (hop.rule && hop.device) return `${hop.device} ${hop.rule}`;
   return hop.rule ?? hop.device ?? "";
 }
+
+/** "target: summary", leaving out the target when the summary already names it. */
+export function hopBody(hop: Hop): string {
+  const target = hopTarget(hop);
+  return target && !hop.summary.includes(target) ? `${target}: ${hop.summary}` : hop.summary;
+}

@@ -16,16 +16,18 @@ interface Participant {
  * `%%` a comment, `<`/`>` look like HTML, and `:` separates a message from its text.
  */
 export function escapeMermaid(text: string): string {
-  return text
-    .replace(/#/g, "#35;")
-    .replace(/;/g, "#59;")
-    .replace(/%/g, "#37;")
-    .replace(/</g, "#lt;")
-    .replace(/>/g, "#gt;")
-    .replace(/:/g, "#58;")
-    .replace(/"/g, "#quot;")
-    .replace(/[\r\n]+/g, " ");
+  return text.replace(/[\r\n]+/g, " ").replace(/[#;%<>:"]/g, (c) => ENTITIES[c] ?? c);
 }
+
+const ENTITIES: Record<string, string> = {
+  "#": "#35;",
+  ";": "#59;",
+  "%": "#37;",
+  "<": "#lt;",
+  ">": "#gt;",
+  ":": "#58;",
+  '"': "#quot;",
+};
 
 /** Renders a trace as Mermaid source (no code fence); the result ends with a newline. */
 export function renderMermaid(result: TraceResult): string {

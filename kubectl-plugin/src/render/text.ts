@@ -7,7 +7,7 @@ import type { EndpointChoice, Finding, Hop, TraceResult } from "@netmap/core";
 import {
   findingsByHop,
   formatProbability,
-  hopTarget,
+  hopBody,
   layoutPath,
   netnsLabel,
   packetLabel,
@@ -26,7 +26,7 @@ export interface TextOptions {
 const HOP_INDENT = 4;
 const INDEX_W = 3;
 const PRIMITIVE_W = 15;
-const ACTION_W = 10;
+const ACTION_W = 11;
 
 /** Renders a trace as an indented plain-text tree; the result ends with a newline. */
 export function renderText(result: TraceResult, opts: TextOptions = {}): string {
@@ -60,8 +60,7 @@ function renderHop(
 ): string[] {
   const idx = String(hop.index).padStart(INDEX_W);
   const head = `${" ".repeat(HOP_INDENT)}${idx}  ${pad(hop.primitive, PRIMITIVE_W)}${pad(hop.action, ACTION_W)}`;
-  const target = hopTarget(hop);
-  const body = target ? `${target}: ${hop.summary}` : hop.summary;
+  const body = hopBody(hop);
   const bodyWidth = width - head.length;
   const lines = wordWrap(body, bodyWidth).map((l, i) => (i === 0 ? head : " ".repeat(head.length)) + l);
   const sub = " ".repeat(HOP_INDENT + INDEX_W + 2);

@@ -50,11 +50,20 @@ export function wordWrap(s: string, width: number): string[] {
   return lines;
 }
 
-/** Hard-wraps `s` (raw evidence: whitespace matters) into chunks of `width` columns. */
+/**
+ * Wraps raw evidence into chunks of at most `width` columns, breaking after a space when one falls
+ * in the second half of the line, else mid-word. Unlike {@link wordWrap}, whitespace is kept.
+ */
 export function hardWrap(s: string, width: number): string[] {
-  const chars = [...s];
   const w = Math.max(1, width);
   const out: string[] = [];
-  for (let i = 0; i < chars.length; i += w) out.push(chars.slice(i, i + w).join(""));
-  return out.length > 0 ? out : [""];
+  let rest = [...s];
+  while (rest.length > w) {
+    const space = rest.lastIndexOf(" ", w - 1);
+    const cut = space >= w / 2 ? space + 1 : w;
+    out.push(rest.slice(0, cut).join("").trimEnd());
+    rest = rest.slice(cut);
+  }
+  if (rest.length > 0 || out.length === 0) out.push(rest.join(""));
+  return out;
 }

@@ -6,7 +6,7 @@ import type { Finding, Hop, TraceResult } from "@netmap/core";
 import {
   findingsByHop,
   formatProbability,
-  hopTarget,
+  hopBody,
   layoutPath,
   netnsLabel,
   tunnelLabel,
@@ -67,9 +67,8 @@ function hopLines(hop: Hop, pos: number, findings: Finding[], opts: LineOptions)
     { text: pad(hop.primitive, narrow ? 14 : 15), colour: layerColour(hop.layer), bold: selected },
   ];
   const ac = actionColour(hop.action);
-  if (!narrow) spans.push({ text: pad(hop.action, 10), ...(ac ? { colour: ac } : {}) });
-  const target = narrow ? "" : hopTarget(hop);
-  spans.push({ text: target ? `${target}: ${hop.summary}` : hop.summary, inverse: selected });
+  if (!narrow) spans.push({ text: pad(hop.action, 11), ...(ac ? { colour: ac } : {}) });
+  spans.push({ text: narrow ? hop.summary : hopBody(hop), inverse: selected });
   const lines: ViewLine[] = [{ key: `hop-${pos}`, hop: pos, head: true, spans: fit(spans, opts.width) }];
   const indent = narrow ? "    " : "       ";
   const sub = (key: string, spans2: Span[]): ViewLine => ({

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { loadTrace, TRACE_NAMES } from "../testdata/traces/index.js";
+import { escapeMermaid, renderMermaid } from "./mermaid.js";
+
+/** The statement forms renderMermaid emits; anything else would be a syntax risk. */
+const STATEMENT = [
+  /^sequenceDiagram$/,
+  /^ {2}%% .*$/,
+  /^ {2}participant P\d+ as [^;#:<>%]*(#\w+;[^;#:<>%]*)*$/,
+  /^ {2}P\d+(->>|-x)P\d+: [^;:<>%]*(#\w+;[^;:<>%]*)*$/,
+  /^ {2}Note (over|right of) P\d+: [^;:<>%]*(#\w+;[^;:<>%]*)*$/,
+];
+
+describe("renderMermaid on real engine traces", () => {
+  for (const name of TRACE_NAMES) {
+    it(`${name}: one arrow per hop, only safe statements`, async () => {
+      const result = loadTrace(name);
+      const src = renderMermaid(result);
+      await expect(src).toMatchFileSnapshot(`__snapshots__/mermaid/${name}.mmd`);
+      const lines = src.trimEnd().split("\n");
+      for (const line of lines)
+        expect(
+          STATEMENT.some((re) => re.test(line)),
+          line,
+        ).toBe(true);
+      const arrows = lines.filter((l) => /^ {2}P\d+(->>|-x)P\d+: /.test(l));
+      expect(arrows.length).toBe(result.hops.length);
+      result.hops.forEach((hop, i) => {
+        expect(arrows[i]).toContain(`: ${hop.index} ${hop.primitive} ${hop.action}`);
+      });
+    });
+  }
+
+  it("has the pod netns, both host netns and the tunnel as participants of a cross-node trace", () => {
+    const src = renderMermaid(loadTrace("cross-node-tcp"));
+    const participants = src.split("\n").filter((l) => l.includes("participant"));
+    expect(participants.map((l) => l.replace(/^ {2}participant P\d+ as /, ""))).toEqual([
+      "netmap-lab/pod-1-1 (node-1)",
+      "node-1 host",
+      expect.stringMatching(/^vxlan flannel\.1 VNI 1#58; 172\.31\.\d+\.\d+ → 172\.31\.\d+\.\d+ udp\/8472$/),
+      "node-2 host",
+      "netmap-lab/pod-2-1 (node-2)",
+    ]);
+  });
+
+  it("escapes what Mermaid would parse", () => {
+    expect(escapeMermaid('a;b #c 50% <x> "q": y\nz')).toBe(
+      "a#59;b #35;c 50#37; #lt;x#gt; #quot;q#quot;#58; y z",
+    );
+  });
+});
