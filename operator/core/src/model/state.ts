@@ -32,6 +32,11 @@ export interface NetnsState {
   node: string;
   /** "host" for the node's own netns; otherwise the pod netns' name (e.g. "cni-6c2f…"). */
   netns: string;
+  /**
+   * Where the netns can be entered: "/proc/1/ns/net" (a node's own), "/var/run/netns/<name>",
+   * "/proc/<pid>/ns/net". Commands shown to users are built from it.
+   */
+  path?: string;
   links: Link[];
   addresses: Address[];
   routes: Route[];

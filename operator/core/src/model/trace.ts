@@ -121,7 +121,9 @@ export type FindingCode =
   | "NETFILTER_DROP"
   | "NETFILTER_REJECT"
   | "SERVICE_NO_ENDPOINTS"
-  | "UNKNOWN_DESTINATION";
+  | "UNKNOWN_DESTINATION"
+  /** A rule used a match or expression netmap cannot evaluate; it was treated as not matching. */
+  | "UNEVALUATED_RULE";
 
 export type Severity = "error" | "warning" | "info";
 

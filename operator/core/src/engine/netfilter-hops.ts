@@ -1,0 +1,144 @@
+/** Netfilter outcomes as hops and findings. */
+import type { Route } from "../model/route.js";
+import type { NetnsState } from "../model/state.js";
+import type { HopAction, Primitive } from "../model/trace.js";
+import type { TraceBuilder } from "./builder.js";
+import type { HookOutcome } from "./netfilter/hooks.js";
+import { visibleSteps } from "./netfilter/hooks.js";
+import type { Hook, NetfilterStep } from "./netfilter/types.js";
+import type { NetnsView } from "./world.js";
+
+const ACTIONS: Record<NetfilterStep["action"], HopAction> = {
+  jump: "jump",
+  goto: "jump",
+  return: "jump",
+  accept: "accept",
+  drop: "drop",
+  reject: "reject",
+  dnat: "dnat",
+  snat: "snat",
+  masquerade: "masquerade",
+  mark: "mark",
+  policy: "accept",
+};
+
+const HOOK_NAMES: Record<Hook, string> = {
+  prerouting: "PREROUTING",
+  input: "INPUT",
+  forward: "FORWARD",
+  output: "OUTPUT",
+  postrouting: "POSTROUTING",
+};
+
+const localCache = new WeakMap<NetnsState, Set<string>>();
+
+/** Addresses local to a netns (for addrtype LOCAL / fib daddr type local). */
+export function localAddressSet(state: NetnsState): Set<string> {
+  const cached = localCache.get(state);
+  if (cached) return cached;
+  const set = new Set<string>(state.addresses.map((a) => a.local));
+  for (const r of state.routes) {
+    if (r.type === "local" && r.table === "local") set.add(r.dst.replace(/\/(32|128)$/, ""));
+  }
+  localCache.set(state, set);
+  return set;
+}
+
+function primitiveOf(step: NetfilterStep): Primitive {
+  if (step.family === "ipvs") return "ipvs-service";
+  if (step.family === "nftables") return step.ruleIndex !== undefined ? "nft-rule" : "nft-chain";
+  return step.ruleIndex !== undefined ? "iptables-rule" : "iptables-chain";
+}
+
+function summaryOf(step: NetfilterStep, hook: Hook): string {
+  const at = `${HOOK_NAMES[hook]} ${step.table}/${step.chain}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ""}`;
+  switch (step.action) {
+    case "jump":
+    case "goto":
+      return `${at}: ${step.action} to ${step.target ?? "?"}`;
+    case "return":
+      return `${at}: return to the calling chain`;
+    case "policy":
+      return `${at}: chain policy decides`;
+    case "dnat":
+      return `${at}: DNAT to ${step.packet ? `${step.packet.dst}${step.packet.dport ? `:${step.packet.dport}` : ""}` : "?"}`;
+    case "snat":
+    case "masquerade":
+      return `${at}: ${step.action === "snat" ? "SNAT" : "MASQUERADE"} the source${step.packet ? ` to ${step.packet.src}` : ""}`;
+    case "mark":
+      return `${at}: set mark`;
+    default:
+      return `${at}: ${step.action.toUpperCase()}`;
+  }
+}
+
+/**
+ * Turns a hook's steps into hops; ends the trace on drop/reject. A MASQUERADE gets the address of
+ * the output device, as the kernel picks it (the route's preferred source, else the device's first
+ * address).
+ */
+export function emitNetfilter(
+  b: TraceBuilder,
+  view: NetnsView,
+  out: HookOutcome,
+  hook: Hook,
+  egress?: { outDev: string; route: Route },
+): void {
+  for (const step of visibleSteps(out.steps)) {
+    let packet = step.packet;
+    if (step.action === "masquerade" && egress && (!packet || packet.src === out.packet.src)) {
+      const src =
+        egress.route.prefsrc ??
+        view.state.addresses.find((a) => a.ifname === egress.outDev && a.family === 4)?.local;
+      if (src) {
+        packet = { ...(packet ?? out.packet), src };
+        out.packet = { ...out.packet, src };
+      }
+    }
+    b.hop(view, {
+      layer: step.family === "ipvs" ? "ipvs" : "netfilter",
+      primitive: primitiveOf(step),
+      rule: `${step.table}/${step.chain}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ""}`,
+      action: ACTIONS[step.action],
+      summary: summaryOf(step, hook),
+      evidence: [step.evidence],
+      command: step.command,
+      ...(packet ? { packet } : {}),
+      ...(step.endpoints ? { endpoints: step.endpoints } : {}),
+    });
+  }
+  for (const what of out.unknown) {
+    b.finding(view, {
+      code: "UNEVALUATED_RULE",
+      severity: "warning",
+      message: `${HOOK_NAMES[hook]}: ${what}; the rule was treated as not matching, so the verdict may be wrong`,
+      evidence: [],
+    });
+  }
+  if (out.verdict === "accept") return;
+  const last = out.steps[out.steps.length - 1];
+  const evidence = last ? [last.evidence] : [];
+  const noEndpoints = last !== undefined && /no endpoints/i.test(last.evidence.text);
+  const rule = last
+    ? `${last.table}/${last.chain}${last.ruleIndex !== undefined ? ` rule ${last.ruleIndex}` : ""}`
+    : HOOK_NAMES[hook];
+  if (noEndpoints) {
+    b.finding(view, {
+      code: "SERVICE_NO_ENDPOINTS",
+      severity: "error",
+      message: `the Service has no ready endpoints: kube-proxy ${out.verdict === "reject" ? "rejects" : "drops"} connections to it (${rule})`,
+      evidence,
+    });
+  } else {
+    b.finding(view, {
+      code: out.verdict === "reject" ? "NETFILTER_REJECT" : "NETFILTER_DROP",
+      severity: "error",
+      message: `${HOOK_NAMES[hook]} ${rule} ${out.verdict === "reject" ? "rejects" : "drops"} the packet`,
+      evidence,
+    });
+  }
+  b.stop(
+    out.verdict === "reject" ? "Rejected" : "Dropped",
+    `${out.verdict === "reject" ? "rejected" : "dropped"} by ${rule} in ${HOOK_NAMES[hook]} on ${view.node}`,
+  );
+}

@@ -1,0 +1,265 @@
+import { describe, expect, it } from "vitest";
+import type { Packet, TraceResult } from "../model/trace.js";
+import { linkOf, node, podState, topology } from "./testdata/models.js";
+import { trace } from "./walk.js";
+
+const tcp = (src: string, dst: string, dport = 80): Packet => ({
+  protocol: "tcp",
+  src,
+  dst,
+  sport: 40000,
+  dport,
+});
+
+/** "node/netns/device:action" for each hop, the path as a reader scans it. */
+function path(r: TraceResult): string[] {
+  return r.hops.map((h) => `${h.node}/${h.netns}/${h.device ?? h.rule ?? "-"}:${h.action}`);
+}
+
+describe("pod to pod on the same node over a bridge", () => {
+  it("crosses eth0, the veth peer, the cni0 port, the FDB, the other veth and delivers in the destination pod", () => {
+    const t = topology({ overlay: "vxlan" });
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Delivered");
+    expect(path(r)).toEqual([
+      "node-1/cni-n1p1/eth0:lookup",
+      "node-1/cni-n1p1/eth0:transmit",
+      "node-1/host/veth11:receive",
+      "node-1/host/veth11:forward",
+      "node-1/host/cni0:forward",
+      "node-1/host/veth12:transmit",
+      "node-1/cni-n1p2/eth0:receive",
+      "node-1/cni-n1p2/eth0:deliver",
+    ]);
+    const fdb = r.hops.find((h) => h.primitive === "fdb");
+    expect(fdb?.evidence[0]?.text).toContain("0a:58:0b:01:02:01 dev veth12 master cni0");
+    expect(r.hops[0]?.command).toBe("ip -n cni-n1p1 route get 10.244.1.12");
+    expect(r.hops.every((h) => h.evidence.length > 0)).toBe(true);
+    expect(r.segments).toEqual([
+      { node: "node-1", firstHop: 0, lastHop: 7, packetIn: r.packet, packetOut: r.packet },
+    ]);
+  });
+
+  it("floods through the bridge when the FDB has not learned the destination MAC yet", () => {
+    const t = topology({ overlay: "vxlan" });
+    node(t, 1).host.fdb = [];
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Delivered");
+    expect(r.hops.find((h) => h.primitive === "fdb")?.summary).toMatch(
+      /no entry .* flooded to all ports, reaches veth12/,
+    );
+  });
+});
+
+describe("routed CNI without a bridge (/32 routes to host veths)", () => {
+  it("goes pod eth0 → host cali veth → /32 route → other cali veth → pod", () => {
+    const t = topology({ overlay: "routed" });
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Delivered");
+    expect(path(r)).toEqual([
+      "node-1/cni-n1p1/eth0:lookup",
+      "node-1/cni-n1p1/eth0:transmit",
+      "node-1/host/cali11:receive",
+      "node-1/host/cali12:lookup",
+      "node-1/host/cali12:transmit",
+      "node-1/cni-n1p2/eth0:receive",
+      "node-1/cni-n1p2/eth0:deliver",
+    ]);
+    expect(r.hops[3]?.evidence[0]?.text).toBe("10.244.1.12 dev cali12 scope link");
+  });
+});
+
+describe("pod to pod across nodes over VXLAN", () => {
+  it("routes to flannel.1, resolves the VTEP through neighbour and FDB, encapsulates, and decapsulates on the remote node", () => {
+    const t = topology({ overlay: "vxlan" });
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.12") });
+    expect(r.verdict).toBe("Delivered");
+    expect(path(r)).toEqual([
+      "node-1/cni-n1p1/eth0:lookup",
+      "node-1/cni-n1p1/eth0:transmit",
+      "node-1/host/veth11:receive",
+      "node-1/host/veth11:receive",
+      "node-1/host/flannel.1:lookup",
+      "node-1/host/flannel.1:lookup",
+      "node-1/host/flannel.1:lookup",
+      "node-1/host/flannel.1:encap",
+      "node-1/host/eth0:transmit",
+      "node-2/host/flannel.1:decap",
+      "node-2/host/cni0:lookup",
+      "node-2/host/cni0:transmit",
+      "node-2/host/cni0:forward",
+      "node-2/host/veth22:transmit",
+      "node-2/cni-n2p2/eth0:receive",
+      "node-2/cni-n2p2/eth0:deliver",
+    ]);
+    const encap = r.hops.find((h) => h.action === "encap");
+    expect(encap?.outer).toEqual({
+      src: "192.168.0.11",
+      dst: "192.168.0.12",
+      protocol: "udp",
+      dport: 8472,
+      vni: 1,
+    });
+    expect(r.hops.find((h) => h.primitive === "neighbour")?.evidence[0]?.text).toBe(
+      "10.244.2.0 dev flannel.1 lladdr 0a:58:fe:02:00:01 PERMANENT",
+    );
+    expect(r.hops.find((h) => h.primitive === "fdb" && h.device === "flannel.1")?.evidence[0]?.text).toBe(
+      "0a:58:fe:02:00:01 dev flannel.1 dst 192.168.0.12 self permanent",
+    );
+    expect(r.segments.map((s) => s.node)).toEqual(["node-1", "node-2"]);
+    expect(r.findings).toEqual([]);
+  });
+
+  it("says Unknown and names the node when the remote VTEP's node was not captured", () => {
+    const t = topology({ overlay: "vxlan" });
+    const r = trace({ nodes: [node(t, 1)], facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.12") });
+    expect(r.verdict).toBe("Unknown");
+    expect(r.missing).toEqual(["a snapshot of the node with address 192.168.0.12"]);
+  });
+});
+
+describe("pod to pod across nodes with host-gw routes", () => {
+  it("routes via the other node's underlay address and continues there", () => {
+    const t = topology({ overlay: "host-gw" });
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Delivered");
+    expect(path(r).slice(3, 7)).toEqual([
+      "node-1/host/veth11:receive",
+      "node-1/host/eth0:lookup",
+      "node-1/host/eth0:transmit",
+      "node-2/host/eth0:receive",
+    ]);
+    expect(r.hops[4]?.evidence[0]?.text).toBe("10.244.2.0/24 via 192.168.0.12 dev eth0");
+    expect(r.verdict === "Delivered" && r.hops.at(-1)?.netns).toBe("cni-n2p1");
+  });
+});
+
+describe("findings on the path", () => {
+  it("MTU_EXCEEDS_TUNNEL: a pod MTU of 1500 does not fit a VXLAN path over a 1500-byte underlay", () => {
+    const t = topology({ overlay: "vxlan", podMtu: 1500 });
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    const f = r.findings.find((x) => x.code === "MTU_EXCEEDS_TUNNEL");
+    expect(f?.message).toContain("the source pod's MTU is 1500, but at most 1450 fits through flannel.1");
+    expect(r.hops[f?.hop ?? -1]?.action).toBe("encap");
+    expect(r.verdict).toBe("Delivered");
+  });
+
+  it("MTU_EXCEEDS_TUNNEL: computed from the underlay device when it is smaller than expected", () => {
+    const t = topology({ overlay: "vxlan", underlayMtu: 1400 });
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.findings.map((f) => f.message).join()).toContain(
+      "eth0 MTU 1400 − 50 bytes of VXLAN overhead = 1350",
+    );
+  });
+
+  it("LINK_DOWN: a host veth set down drops at the sending pod and names the veth that is down", () => {
+    const t = topology({ overlay: "vxlan" });
+    const veth = linkOf(node(t, 1).host, "veth12");
+    veth.flags = veth.flags.filter((f) => f !== "UP" && f !== "LOWER_UP");
+    veth.operstate = "DOWN";
+    const eth0 = linkOf(podState(t, 1, 2), "eth0");
+    eth0.flags = eth0.flags.filter((f) => f !== "LOWER_UP");
+    eth0.operstate = "LOWERLAYERDOWN";
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings).toMatchObject([
+      { code: "LINK_DOWN", device: "veth12", node: "node-1", netns: "host" },
+    ]);
+    expect(r.hops.at(-1)).toMatchObject({ device: "veth12", action: "drop" });
+  });
+
+  it("BRIDGE_PORT_NOT_FORWARDING: a blocking bridge port drops the frame", () => {
+    const t = topology({ overlay: "vxlan" });
+    linkOf(node(t, 1).host, "veth11").bridgePort = { state: "blocking" };
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings[0]).toMatchObject({ code: "BRIDGE_PORT_NOT_FORWARDING", device: "veth11" });
+  });
+
+  it("IP_FORWARD_DISABLED: a node with ip_forward=0 drops what it must route to another node", () => {
+    const t = topology({ overlay: "vxlan" });
+    node(t, 1).host.sysctls["net.ipv4.ip_forward"] = "0";
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings[0]).toMatchObject({ code: "IP_FORWARD_DISABLED", node: "node-1" });
+    expect(r.findings[0]?.evidence[0]?.text).toBe("net.ipv4.ip_forward = 0");
+    expect(r.hops.at(-1)?.device).toBe("flannel.1");
+  });
+
+  it("IP_FORWARD_DISABLED does not apply to frames bridged between pods of one node", () => {
+    const t = topology({ overlay: "vxlan" });
+    node(t, 1).host.sysctls["net.ipv4.ip_forward"] = "0";
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Delivered");
+  });
+
+  it("RP_FILTER_STRICT: strict rp_filter drops a packet whose return route leaves by another device", () => {
+    const t = topology({ overlay: "host-gw" });
+    const n2 = node(t, 2).host;
+    n2.sysctls["net.ipv4.conf.all.rp_filter"] = "1";
+    // node-2 routes node-1's pod CIDR back through a different device than it arrives on.
+    n2.links.push({
+      kind: "device",
+      ifindex: 9,
+      name: "eth1",
+      mtu: 1500,
+      operstate: "UP",
+      flags: ["UP", "LOWER_UP"],
+    });
+    const back = n2.routes.find((r) => r.dst === "10.244.1.0/24");
+    if (back) back.dev = "eth1";
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings[0]).toMatchObject({ code: "RP_FILTER_STRICT", node: "node-2", device: "eth0" });
+  });
+
+  it("NO_ROUTE: a node without a route to the destination pod CIDR", () => {
+    const t = topology({ overlay: "vxlan" });
+    const h = node(t, 1).host;
+    h.routes = h.routes.filter((r) => r.dst !== "10.244.2.0/24");
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings[0]?.code).toBe("NO_ROUTE");
+  });
+
+  it("NO_NEIGHBOUR: no permanent neighbour for the remote VTEP on flannel.1", () => {
+    const t = topology({ overlay: "vxlan" });
+    node(t, 1).host.neighbours = [];
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings[0]).toMatchObject({ code: "NO_NEIGHBOUR", device: "flannel.1" });
+  });
+
+  it("NO_FDB_ENTRY: the remote VTEP's MAC has no FDB entry on flannel.1", () => {
+    const t = topology({ overlay: "vxlan" });
+    const h = node(t, 1).host;
+    h.fdb = h.fdb.filter((f) => f.dev !== "flannel.1");
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings[0]).toMatchObject({ code: "NO_FDB_ENTRY", device: "flannel.1", node: "node-1" });
+    expect(r.hops.at(-1)).toMatchObject({ primitive: "fdb", action: "drop" });
+  });
+
+  it("ROUTE_BLACKHOLE: a blackhole route for the destination", () => {
+    const t = topology({ overlay: "routed" });
+    node(t, 1).host.routes.push({
+      family: 4,
+      type: "blackhole",
+      table: "main",
+      dst: "10.244.9.0/24",
+      flags: [],
+    });
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.9.9") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings[0]?.code).toBe("ROUTE_BLACKHOLE");
+  });
+});
+
+describe("what the engine does not know it says", () => {
+  it("Unknown with what is missing when no captured netns holds the source", () => {
+    const t = topology({ overlay: "vxlan" });
+    const r = trace({ nodes: [node(t, 1)], facts: t.facts, packet: tcp("10.244.2.11", "10.244.1.11") });
+    expect(r.verdict).toBe("Unknown");
+    expect(r.missing?.[0]).toContain("snapshot of node node-2");
+  });
+});

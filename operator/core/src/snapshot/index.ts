@@ -1,0 +1,1 @@
+export { assembleNetns, assembleNodeState, CaptureError, clusterFactsFromNodes } from "./assemble.js";
