@@ -198,6 +198,7 @@ function bridgeIngress(
   packet: Packet,
   base: { mark: number; dnat: boolean; sourceMtu?: number },
 ): Cursor {
+  checkLinkUp(ctx, view, port, "receive");
   checkPortForwarding(ctx, view, bridge, port, "receive");
   checkLinkUp(ctx, view, bridge, "receive");
   const toBridge = dstMac === undefined || sameMac(dstMac, bridge.mac);
@@ -327,8 +328,9 @@ function toPortPeer(
   packet: Packet,
   base: { mark: number; dnat: boolean; sourceMtu?: number },
 ): Cursor {
-  checkPortForwarding(ctx, view, bridge, port, "transmit");
+  // A port set down is also "disabled" in the bridge: the link is the cause, so it is checked first.
   checkLinkUp(ctx, view, port, "transmit");
+  checkPortForwarding(ctx, view, bridge, port, "transmit");
   ctx.b.hop(view, {
     layer: "l2",
     primitive: "bridge-port",
