@@ -51,30 +51,37 @@ export function TraceView({
   expandAll = false,
 }: TraceViewProps) {
   const { exit } = useApp();
-  const [selected, setSelected] = useState(result.stoppedAt ?? 0);
+  const [selected, setSelectedState] = useState(result.stoppedAt ?? 0);
   const [expanded, setExpanded] = useState<ReadonlySet<number>>(
     () => new Set(expandAll ? result.hops.map((_, i) => i) : []),
   );
   const [status, setStatus] = useState("");
   const start = useRef(0);
+  // Keys can arrive faster than React re-renders: handlers read the selection from a ref.
+  const current = useRef(selected);
   const count = result.hops.length;
+  const select = (to: number): void => {
+    current.current = Math.max(0, Math.min(count - 1, to));
+    setSelectedState(current.current);
+  };
 
   useInput(
     (input, key) => {
+      const at = current.current;
       if (input === "q" || key.escape) exit();
-      else if (key.downArrow || input === "j") setSelected((s) => Math.min(count - 1, s + 1));
-      else if (key.upArrow || input === "k") setSelected((s) => Math.max(0, s - 1));
-      else if (input === "g" || key.home) setSelected(0);
-      else if (input === "G" || key.end) setSelected(Math.max(0, count - 1));
+      else if (key.downArrow || input === "j") select(at + 1);
+      else if (key.upArrow || input === "k") select(at - 1);
+      else if (input === "g" || key.home) select(0);
+      else if (input === "G" || key.end) select(count - 1);
       else if (key.return || input === " ") {
         setExpanded((prev) => {
           const next = new Set(prev);
-          if (next.has(selected)) next.delete(selected);
-          else next.add(selected);
+          if (next.has(at)) next.delete(at);
+          else next.add(at);
           return next;
         });
       } else if (input === "c") {
-        const hop = result.hops[selected];
+        const hop = result.hops[at];
         if (hop) setStatus(onCopy(hop.command));
       }
     },
