@@ -6,6 +6,7 @@
  */
 import type {
   IptablesChain,
+  IptablesRule,
   IptablesTable,
   IptablesTableName,
   PacketCounters,
@@ -67,6 +68,8 @@ export class LazyIptablesTable implements IptablesTable {
   private readonly ruleStart = new IntVec(1024);
   private readonly ruleLine = new IntVec(1024);
   private readonly parsed = new Map<string, IptablesChain>();
+  /** Rules parsed one by one (by rulesWhere), by rule vector index, so no rule is parsed twice. */
+  private readonly ruleCache = new Map<number, IptablesRule>();
   readonly stats: IptablesParseStats = { chainsParsed: 0, rulesParsed: 0 };
 
   constructor(
@@ -141,9 +144,48 @@ export class LazyIptablesTable implements IptablesTable {
   chain(name: string): IptablesChain | undefined {
     const done = this.parsed.get(name);
     if (done) return done;
+    const chain = this.header(name);
+    if (!chain) return undefined;
+    const idx = this.byName.get(name) as number;
+    const n = this.count.get(idx);
+    for (let i = 0; i < n; i++) chain.rules.push(this.ruleAt(idx, i, false));
+    this.stats.chainsParsed++;
+    this.parsed.set(name, chain);
+    return chain;
+  }
+
+  /**
+   * The chain's declaration (policy, counters, line) and its rule count, without parsing rules:
+   * `rules` is empty. Undefined if the table has no such chain.
+   */
+  chainHeader(name: string): { chain: IptablesChain; ruleCount: number } | undefined {
+    const chain = this.header(name);
+    if (!chain) return undefined;
+    return { chain, ruleCount: this.count.get(this.byName.get(name) as number) };
+  }
+
+  /**
+   * The rules of chain `name` whose dump line passes `keep`, in order, each with its index in the
+   * whole chain; lines that fail `keep` are not parsed. For walking a chain of 10k rules of which
+   * a packet can match a handful (KUBE-SERVICES on a big cluster). A fully parsed chain is
+   * filtered on its parsed rules' text.
+   */
+  rulesWhere(name: string, keep: (line: string) => boolean): IptablesRule[] | undefined {
+    const done = this.parsed.get(name);
+    if (done) return done.rules.filter((r) => keep(r.text));
     const idx = this.byName.get(name);
     if (idx === undefined) return undefined;
+    const out: IptablesRule[] = [];
+    const n = this.count.get(idx);
+    for (let i = 0; i < n; i++) {
+      if (keep(this.lineAt(this.ruleStart.get(this.ruleIdx(idx, i))))) out.push(this.ruleAt(idx, i, true));
+    }
+    return out;
+  }
 
+  private header(name: string): IptablesChain | undefined {
+    const idx = this.byName.get(name);
+    if (idx === undefined) return undefined;
     const start = this.declStart.get(idx);
     const declLine = this.declLine.get(idx);
     const decl: IptablesChainDeclaration =
@@ -151,25 +193,29 @@ export class LazyIptablesTable implements IptablesTable {
     const chain: IptablesChain = { table: this.name, name, line: declLine, rules: [] };
     if (decl.policy) chain.policy = decl.policy;
     if (decl.counters) chain.counters = decl.counters;
-
-    const list = this.scattered.get(idx);
-    const n = this.count.get(idx);
-    const f = this.first.get(idx);
-    for (let i = 0; i < n; i++) {
-      const r = list ? (list[i] as number) : f + i;
-      chain.rules.push(
-        parseIptablesRule(this.lineAt(this.ruleStart.get(r)), {
-          table: this.name,
-          index: i + 1,
-          line: this.ruleLine.get(r),
-          source: this.source,
-        }),
-      );
-    }
-    this.stats.chainsParsed++;
-    this.stats.rulesParsed += n;
-    this.parsed.set(name, chain);
     return chain;
+  }
+
+  /** Index into the rule vectors of the i-th rule (0-based) of chain idx. */
+  private ruleIdx(idx: number, i: number): number {
+    const list = this.scattered.get(idx);
+    return list ? (list[i] as number) : this.first.get(idx) + i;
+  }
+
+  /** Parse the i-th rule (0-based) of chain idx; `remember` keeps it for later rulesWhere calls. */
+  private ruleAt(idx: number, i: number, remember: boolean): IptablesRule {
+    const r = this.ruleIdx(idx, i);
+    const cached = this.ruleCache.get(r);
+    if (cached) return cached;
+    const rule = parseIptablesRule(this.lineAt(this.ruleStart.get(r)), {
+      table: this.name,
+      index: i + 1,
+      line: this.ruleLine.get(r),
+      source: this.source,
+    });
+    this.stats.rulesParsed++;
+    if (remember) this.ruleCache.set(r, rule);
+    return rule;
   }
 
   private implicitDeclaration(): IptablesChainDeclaration {

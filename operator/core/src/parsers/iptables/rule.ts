@@ -196,13 +196,19 @@ export function parseIptablesRule(text: string, loc: IptablesRuleLocation): Ipta
   }
   if (pendingNeg) return fail('a trailing "!" negates nothing');
 
-  // Unquoted multi-word comments (as some golden files write them) become one argument.
+  // Unquoted multi-word comments (as some golden files write them) become one argument. Arrays
+  // grown by push keep spare capacity; exact-size copies keep a 10k-rule chain small in memory.
   let comment: string | undefined;
-  for (const m of matches) {
+  for (const m of base ? [base, ...matches] : matches) {
     for (const o of m.options) {
-      if (o.name === "comment" && o.args.length > 1) o.args = [o.args.join(" ")];
+      o.args = o.name === "comment" && o.args.length > 1 ? [o.args.join(" ")] : o.args.slice();
       if (m.module === "comment" && o.name === "comment" && comment === undefined) comment = o.args[0];
     }
+    m.options = m.options.slice();
+  }
+  if (target) {
+    for (const o of target.options) o.args = o.args.slice();
+    target.options = target.options.slice();
   }
 
   const rule: IptablesRule = {
@@ -211,7 +217,7 @@ export function parseIptablesRule(text: string, loc: IptablesRuleLocation): Ipta
     index: loc.index,
     line: loc.line,
     text,
-    matches: base ? [base, ...matches] : matches,
+    matches: base ? [base, ...matches] : matches.slice(),
   };
   if (counters) rule.counters = counters;
   if (target) rule.target = target;

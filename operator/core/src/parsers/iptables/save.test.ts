@@ -184,6 +184,20 @@ describe("parseIptablesSave is lazy", () => {
     expect(rs.stats()).toEqual({ chainsParsed: 1, rulesParsed: 4 });
   });
 
+  it("rulesWhere parses only the lines a filter keeps, with their index in the whole chain", () => {
+    const rs = parseIptablesSave(fixture("captured-kubeadm-nft.txt"));
+    const nat = rs.tables.get("nat");
+    expect(nat?.chainHeader("KUBE-SERVICES")?.ruleCount).toBe(7);
+    expect(nat?.chainHeader("KUBE-SERVICES")?.chain.rules).toEqual([]);
+    const kept = nat?.rulesWhere("KUBE-SERVICES", (line) => line.includes("--dport 8080 "));
+    expect(kept?.map((r) => [r.index, r.line, r.target?.name])).toEqual([
+      [5, 143, "KUBE-SVC-YJOPSEYCAQBFRA2J"],
+    ]);
+    expect(rs.stats()).toEqual({ chainsParsed: 0, rulesParsed: 1 });
+    nat?.chain("KUBE-SERVICES");
+    expect(rs.stats()).toEqual({ chainsParsed: 1, rulesParsed: 7 });
+  });
+
   it("does not notice a malformed rule in a chain nobody reads, and names its line when one does", () => {
     const text = [
       "*nat",

@@ -56,19 +56,22 @@ export function tokenizeIptables(text: string, start = 0, end = text.length): Ip
       const open = i;
       i++;
       let closed = false;
+      // Copy whole runs between escapes with one slice: no per-character string building.
+      let piece = i;
       while (i < end) {
         c = text.charCodeAt(i);
         if (c === BACKSLASH && i + 1 < end) {
-          value += text[i + 1];
+          value += text.slice(piece, i);
+          piece = i + 1; // the escaped character starts the next run
           i += 2;
           continue;
         }
         if (c === QUOTE) {
+          value += text.slice(piece, i);
           closed = true;
           i++;
           break;
         }
-        value += text[i];
         i++;
       }
       if (!closed) {

@@ -14,6 +14,7 @@ import type { Packet } from "../../../model/trace.js";
 import type { ChainOutcome, NetfilterStep } from "../types.js";
 import { type EndpointPlan, planEndpoints } from "./endpoints.js";
 import { describeUnknown, evaluateMatch, type MatchEnv } from "./match.js";
+import { isSkimmable, mayMatch } from "./skim.js";
 
 /** Bounds that keep a malformed ruleset (a jump loop) from hanging a trace. */
 export const WALK_LIMITS = {
@@ -21,6 +22,8 @@ export const WALK_LIMITS = {
   maxDepth: 64,
   /** Rules looked at in one base chain walk. */
   maxRules: 200_000,
+  /** Chains with more rules than this are skimmed: rules that cannot match are not parsed. */
+  skimAbove: 256,
 };
 
 type Flow =
@@ -198,7 +201,7 @@ function applyTarget(w: Walk, rule: IptablesRule, depth: number, plan: EndpointP
       break;
   }
   if (PASS_THROUGH.has(target.name)) return { kind: "continue" };
-  const next = w.table.chain(target.name);
+  const next = openChain(w, target.name);
   if (!next) {
     note(
       w,
@@ -215,6 +218,19 @@ function applyTarget(w: Walk, rule: IptablesRule, depth: number, plan: EndpointP
   const sub = walkChain(w, next, depth + 1);
   if (sub.kind === "return") return target.goto ? { kind: "return" } : { kind: "continue" };
   return sub;
+}
+
+/** The chain a jump enters; a long chain of a lazy table comes skimmed for the current packet. */
+function openChain(w: Walk, name: string): IptablesChain | undefined {
+  const t = w.table;
+  if (isSkimmable(t)) {
+    const head = t.chainHeader(name);
+    if (!head) return undefined;
+    if (head.ruleCount > WALK_LIMITS.skimAbove) {
+      return { ...head.chain, rules: t.rulesWhere(name, mayMatch(w.env.packet)) ?? [] };
+    }
+  }
+  return t.chain(name);
 }
 
 function ruleMatches(w: Walk, rule: IptablesRule, plan: EndpointPlan | undefined): boolean {
