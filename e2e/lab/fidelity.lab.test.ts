@@ -5,16 +5,10 @@
  * and not on other pods' devices. Then faults are injected into the live lab, one at a time, and the
  * trace must stop at the right hop with the right finding while real traffic really fails.
  */
-import type { TraceResult } from "@netmap/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab, LabPod } from "./lab.js";
 import { createLab } from "./lab.js";
-import { traceLab, traversedDevices } from "./trace.js";
-import type { LinkCounters } from "./traffic.js";
-
-const BURST = 20;
-const TCP_CONNECTIONS = 10;
-const TCP_PORT = 8080;
+import { confirmWithCounters, TCP_PORT, traceLab } from "./trace.js";
 
 let lab: Lab;
 
@@ -31,57 +25,6 @@ function podOn(node: number, index: number): LabPod {
   const pod = pods[index - 1];
   if (!pod) throw new Error(`lab has no pod ${index} on node ${node}`);
   return pod;
-}
-
-async function snapshotCounters(
-  netnsList: readonly string[],
-): Promise<Map<string, Map<string, LinkCounters>>> {
-  const all = new Map<string, Map<string, LinkCounters>>();
-  for (const ns of new Set(netnsList)) all.set(ns, await lab.linkCounters(ns));
-  return all;
-}
-
-function delta(
-  before: Map<string, Map<string, LinkCounters>>,
-  after: Map<string, Map<string, LinkCounters>>,
-  netns: string,
-  dev: string,
-): number {
-  const a = after.get(netns)?.get(dev);
-  const b = before.get(netns)?.get(dev);
-  if (!a || !b) throw new Error(`no counters for ${dev} in ${netns}`);
-  return a.rxPackets + a.txPackets - (b.rxPackets + b.txPackets);
-}
-
-/** Sends real traffic along a traced path and checks the counters of every traversed device. */
-async function confirmWithCounters(
-  result: TraceResult,
-  src: LabPod,
-  dst: LabPod,
-): Promise<{ traced: number; confirmed: number }> {
-  const devices = traversedDevices(lab, result);
-  const others = lab.pods.filter((p) => p !== src && p !== dst);
-  const netnsToRead = [...devices.map((d) => d.netns), ...others.map((p) => p.nodeNetns)];
-  const before = await snapshotCounters(netnsToRead);
-  const replies = await lab.ping(src, dst.ip, { count: BURST });
-  const tcp = await lab.tcpProbe(src, dst.ip, TCP_PORT, { connections: TCP_CONNECTIONS });
-  const after = await snapshotCounters(netnsToRead);
-  expect(replies).toBe(BURST);
-  expect(tcp.connected).toBe(TCP_CONNECTIONS);
-  let confirmed = 0;
-  for (const d of devices) {
-    const moved = delta(before, after, d.netns, d.device);
-    expect(moved, `hop ${d.hop}: ${d.device} in ${d.netns} moved ${moved} packets`).toBeGreaterThanOrEqual(
-      BURST,
-    );
-    confirmed++;
-  }
-  // Other pods' veths see at most a stray ARP broadcast, never the burst.
-  for (const p of others) {
-    const moved = delta(before, after, p.nodeNetns, p.hostVeth);
-    expect(moved, `${p.hostVeth} of ${p.name} (not on the path) moved ${moved}`).toBeLessThan(BURST / 2);
-  }
-  return { traced: devices.length, confirmed };
 }
 
 const figures: string[] = [];
@@ -103,7 +46,7 @@ describe("traced paths match real packets", () => {
     expect(r.verdict).toBe("Delivered");
     const names = r.hops.map((h) => h.device);
     expect(names).toEqual(expect.arrayContaining([src.hostVeth, dst.hostVeth, "cni0"]));
-    const { traced, confirmed } = await confirmWithCounters(r, src, dst);
+    const { traced, confirmed } = await confirmWithCounters(lab, r, src, dst);
     expect(confirmed).toBe(traced);
     expect(traced).toBeGreaterThanOrEqual(4);
     figures.push(
@@ -125,7 +68,7 @@ describe("traced paths match real packets", () => {
     expect(r.segments.map((s) => s.node)).toEqual([lab.nodes[0]?.name, lab.nodes[1]?.name]);
     const encap = r.hops.find((h) => h.action === "encap");
     expect(encap?.outer).toMatchObject({ dst: lab.nodes[1]?.underlayIp, dport: 8472, vni: 1 });
-    const { traced, confirmed } = await confirmWithCounters(r, src, dst);
+    const { traced, confirmed } = await confirmWithCounters(lab, r, src, dst);
     expect(confirmed).toBe(traced);
     figures.push(
       `cross-node: ${r.hops.length} hops traced, ${confirmed}/${traced} traversed devices confirmed by counters`,

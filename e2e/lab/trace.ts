@@ -5,7 +5,9 @@
 import type { NodeState, Packet, TraceResult } from "@netmap/core";
 import { assembleNodeState, clusterFactsFromNodes, trace } from "@netmap/core";
 import { collectNode } from "@netmap/probe";
-import type { Lab } from "./lab.js";
+import { expect } from "vitest";
+import type { Lab, LabPod } from "./lab.js";
+import type { LinkCounters } from "./traffic.js";
 
 /** Reads every lab node (host netns + its pod netns) from the kernel. */
 export async function captureLab(lab: Lab): Promise<NodeState[]> {
@@ -43,4 +45,57 @@ export function traversedDevices(
       out.push({ netns, device: h.device, hop: h.index });
   }
   return out;
+}
+
+/** The burst each fidelity check sends: ICMP echo requests, then TCP connections. */
+export const BURST = 20;
+export const TCP_CONNECTIONS = 10;
+export const TCP_PORT = 8080;
+
+type Counters = Map<string, Map<string, LinkCounters>>;
+
+async function countersOf(lab: Lab, netnsList: readonly string[]): Promise<Counters> {
+  const all: Counters = new Map();
+  for (const ns of new Set(netnsList)) all.set(ns, await lab.linkCounters(ns));
+  return all;
+}
+
+function moved(before: Counters, after: Counters, netns: string, dev: string): number {
+  const a = after.get(netns)?.get(dev);
+  const b = before.get(netns)?.get(dev);
+  if (!a || !b) throw new Error(`no counters for ${dev} in ${netns}`);
+  return a.rxPackets + a.txPackets - (b.rxPackets + b.txPackets);
+}
+
+/**
+ * Sends a real burst along a traced path and checks the kernel's interface counters: every device
+ * the trace crosses moves by at least the burst; other pods' host veths do not.
+ */
+export async function confirmWithCounters(
+  lab: Lab,
+  result: TraceResult,
+  src: LabPod,
+  dst: LabPod,
+): Promise<{ traced: number; confirmed: number }> {
+  const devices = traversedDevices(lab, result);
+  const others = lab.pods.filter((p) => p !== src && p !== dst);
+  const netnsToRead = [...devices.map((d) => d.netns), ...others.map((p) => p.nodeNetns)];
+  const before = await countersOf(lab, netnsToRead);
+  const replies = await lab.ping(src, dst.ip, { count: BURST });
+  const tcp = await lab.tcpProbe(src, dst.ip, TCP_PORT, { connections: TCP_CONNECTIONS });
+  const after = await countersOf(lab, netnsToRead);
+  expect(replies).toBe(BURST);
+  expect(tcp.connected).toBe(TCP_CONNECTIONS);
+  let confirmed = 0;
+  for (const d of devices) {
+    const n = moved(before, after, d.netns, d.device);
+    expect(n, `hop ${d.hop}: ${d.device} in ${d.netns} moved ${n} packets`).toBeGreaterThanOrEqual(BURST);
+    confirmed++;
+  }
+  // Other pods' veths see at most a stray ARP broadcast, never the burst.
+  for (const p of others) {
+    const n = moved(before, after, p.nodeNetns, p.hostVeth);
+    expect(n, `${p.hostVeth} of ${p.name} (not on the path) moved ${n}`).toBeLessThan(BURST / 2);
+  }
+  return { traced: devices.length, confirmed };
 }

@@ -132,6 +132,17 @@ describe("pod to pod across nodes with host-gw routes", () => {
     expect(r.hops[4]?.evidence[0]?.text).toBe("10.244.2.0/24 via 192.168.0.12 dev eth0");
     expect(r.verdict === "Delivered" && r.hops.at(-1)?.netns).toBe("cni-n2p1");
   });
+
+  it("treats a node's uplink veth (no pod netns behind it) as the underlay, as on kind nodes", () => {
+    const t = topology({ overlay: "host-gw" });
+    for (const n of t.nodes) {
+      const eth0 = linkOf(n.host, "eth0");
+      Object.assign(eth0, { kind: "veth", infoKind: "veth", linkIfindex: 40, linkNetnsid: 7 });
+    }
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Delivered");
+    expect(path(r)).toContain("node-2/host/eth0:receive");
+  });
 });
 
 describe("findings on the path", () => {
