@@ -260,6 +260,35 @@ describe("NodePort and masquerade", () => {
   });
 });
 
+describe("LoadBalancer IP with loadBalancerSourceRanges (KUBE-FW)", () => {
+  it("an allowed source goes KUBE-FW → KUBE-EXT → KUBE-SVC → DNAT", () => {
+    const r = runHook(golden, "prerouting", tcp("203.0.113.5", "5.6.7.8", 80), { inDev: "eth0" });
+    expect(path(r)).toEqual([
+      "nat/PREROUTING#1 jump KUBE-SERVICES",
+      "nat/KUBE-SERVICES#9 jump KUBE-FW-NUKIZ6OKUXPJNT4C",
+      "nat/KUBE-FW-NUKIZ6OKUXPJNT4C#1 jump KUBE-EXT-NUKIZ6OKUXPJNT4C",
+      "nat/KUBE-EXT-NUKIZ6OKUXPJNT4C#1 jump KUBE-MARK-MASQ",
+      "nat/KUBE-MARK-MASQ#1 mark",
+      "nat/KUBE-EXT-NUKIZ6OKUXPJNT4C#2 jump KUBE-SVC-NUKIZ6OKUXPJNT4C",
+      "nat/KUBE-SVC-NUKIZ6OKUXPJNT4C#3 jump KUBE-SEP-I77PXRDZVX7PMWMN",
+      "nat/KUBE-SEP-I77PXRDZVX7PMWMN#2 dnat",
+    ]);
+  });
+
+  it("another source falls through KUBE-FW untranslated and KUBE-PROXY-FIREWALL drops it", () => {
+    const nat = runHook(golden, "prerouting", tcp("198.51.100.9", "5.6.7.8", 80), { inDev: "eth0" });
+    expect(nat.dnat).toBe(false);
+    expect(path(nat).at(-1)).toBe("nat/PREROUTING#P policy");
+    const fwd = runHook(golden, "forward", nat.packet, { inDev: "eth0", outDev: "eth1" });
+    expect(fwd.verdict).toBe("drop");
+    expect(path(fwd)).toEqual([
+      "filter/FORWARD#1 jump KUBE-PROXY-FIREWALL",
+      "filter/KUBE-PROXY-FIREWALL#1 drop",
+    ]);
+    expect(fwd.steps[1]?.evidence.text).toContain("traffic not accepted by KUBE-FW-NUKIZ6OKUXPJNT4C");
+  });
+});
+
 describe("filter verdicts", () => {
   it("a Service without endpoints is rejected by kube-proxy's 'has no endpoints' rule (forward)", () => {
     const r = runHook(golden, "forward", tcp(POD, "172.30.0.46", 80), { inDev: "cni0", outDev: "eth0" });
@@ -386,6 +415,25 @@ describe("unknown modules, ipsets and bounds", () => {
       tcp(NODE_IP, "10.96.0.1", 443),
     );
     expect(without.unknown[0]).toMatch(/the ipsets were not captured/);
+  });
+
+  it("LOG goes on to the next rule; SNAT rewrites the source and ends the nat table", () => {
+    const text =
+      "*nat\n:POSTROUTING ACCEPT [0:0]\n" +
+      '-A POSTROUTING -j LOG --log-prefix "nat: "\n' +
+      "-A POSTROUTING -s 10.244.0.0/16 -o eth0 -j SNAT --to-source 192.168.99.1:20000-30000\n" +
+      "-A POSTROUTING -j MASQUERADE\nCOMMIT\n";
+    const r = runHook(
+      iptablesBaseChains(parseIptablesSave(text)),
+      "postrouting",
+      tcp("10.244.1.5", "8.8.8.8", 53),
+      {
+        outDev: "eth0",
+      },
+    );
+    expect(path(r)).toEqual(["nat/POSTROUTING#2 snat"]);
+    expect(r.packet).toMatchObject({ src: "192.168.99.1", sport: 20000 });
+    expect(r.snat).toBe(true);
   });
 
   it("MARK --set-xmark, --or-mark and --xor-mark compute the mark as the kernel does", () => {
