@@ -16,7 +16,16 @@ describe("kubectl netmap CLI", () => {
     expect(await main(argv("--help"), c.io)).toBe(0);
     const help = c.out();
     expect(help).toContain("Usage: kubectl netmap");
-    for (const s of ["Examples:", "-n, --namespace", "--context", "--kubeconfig", "trace", "snapshot", "pod", "completion"]) {
+    for (const s of [
+      "Examples:",
+      "-n, --namespace",
+      "--context",
+      "--kubeconfig",
+      "trace",
+      "snapshot",
+      "pod",
+      "completion",
+    ]) {
       expect(help).toContain(s);
     }
     for (const line of help.split("\n")) expect(line.length).toBeLessThanOrEqual(80);

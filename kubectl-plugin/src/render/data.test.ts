@@ -20,7 +20,7 @@ describe("json and yaml output", () => {
     const file = tracePath("cross-node-tcp");
     const c = captureIo();
     expect(await main(argv("view", file, "-o", "json"), c.io)).toBe(0);
-    expect(c.out()).toBe(readFileSync(file, "utf8").trimEnd() + "\n");
+    expect(c.out()).toBe(`${readFileSync(file, "utf8").trimEnd()}\n`);
     const y = captureIo(c.out());
     expect(await main(argv("view", "-", "-o", "yaml"), y.io)).toBe(0);
     expect(YAML.parse(y.out())).toEqual(loadTrace("cross-node-tcp"));

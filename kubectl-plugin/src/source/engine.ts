@@ -65,6 +65,8 @@ export async function loadEngine(): Promise<TraceEngine> {
     assembleNodeState: (c) => core.assembleNodeState(c),
     trace: (input) => core.trace(input),
     clusterFacts: (captures, nodes) =>
-      typeof fromNodes === "function" ? fromNodes(nodes) : (fromCaptures as Fn<[NodeCapture[]], ClusterFacts>)(captures),
+      typeof fromNodes === "function"
+        ? fromNodes(nodes)
+        : (fromCaptures as Fn<[NodeCapture[]], ClusterFacts>)(captures),
   };
 }

@@ -13,8 +13,16 @@ describe("online form parsing", () => {
     expect(parseSource("pod/web/pod-a", "shop")).toEqual({ kind: "pod", namespace: "web", name: "pod-a" });
   });
   it("parses destinations: pod, Service, IP", () => {
-    expect(parseDestination("svc/cart", "shop")).toEqual({ kind: "service", namespace: "shop", name: "cart" });
-    expect(parseDestination("service/web/cart", "shop")).toEqual({ kind: "service", namespace: "web", name: "cart" });
+    expect(parseDestination("svc/cart", "shop")).toEqual({
+      kind: "service",
+      namespace: "shop",
+      name: "cart",
+    });
+    expect(parseDestination("service/web/cart", "shop")).toEqual({
+      kind: "service",
+      namespace: "web",
+      name: "cart",
+    });
     expect(parseDestination("10.96.0.10", "shop")).toEqual({ kind: "ip", ip: "10.96.0.10" });
     expect(parseDestination("fd00::1", "shop")).toEqual({ kind: "ip", ip: "fd00::1" });
     expect(parseDestination("b", "shop")).toEqual({ kind: "pod", namespace: "shop", name: "b" });
@@ -36,7 +44,10 @@ describe("online form parsing", () => {
 describe("kubectl netmap <src> <dst>", () => {
   it("validates everything into a request, then fails clearly (exit 2) without the operator", async () => {
     const c = captureIo("", { KUBECONFIG: "/tmp/kc" });
-    const code = await main(argv("-n", "shop", "frontend", "svc/cart", "--port", "8080", "--timeout", "2m", "--keep"), c.io);
+    const code = await main(
+      argv("-n", "shop", "frontend", "svc/cart", "--port", "8080", "--timeout", "2m", "--keep"),
+      c.io,
+    );
     expect(code).toBe(2);
     expect(c.err()).toContain(OPERATOR_MISSING);
     expect(c.out()).toBe("");

@@ -80,16 +80,19 @@ function hopLines(hop: Hop, pos: number, findings: Finding[], opts: LineOptions)
     const text = `${e.chosen ? "→" : " "} ${formatProbability(e.probability).padStart(6)} ${e.address} ${e.via}${e.chosen ? " (followed)" : ""}`;
     lines.push(sub(`ep-${i}`, [{ text: indent }, { text, ...(e.chosen ? { bold: true } : { dim: true }) }]));
   }
+  const open = opts.expanded.has(pos);
+  const w = Math.max(10, opts.width - indent.length - 2);
   for (const [i, f] of findings.entries()) {
-    lines.push(
-      sub(`f-${i}`, [
-        { text: indent },
-        { text: `! ${f.code}: ${f.message}`, colour: severityColour(f.severity) },
-      ]),
-    );
+    const text = `! ${f.code}: ${f.message}`;
+    const chunks = open ? wordWrap(text, w + 2) : [text];
+    for (const [j, chunk] of chunks.entries()) {
+      lines.push(sub(`f-${i}-${j}`, [{ text: indent }, { text: chunk, colour: severityColour(f.severity) }]));
+    }
   }
-  if (opts.expanded.has(pos)) {
-    const w = Math.max(10, opts.width - indent.length - 2);
+  if (open) {
+    for (const [j, chunk] of wordWrap(hop.summary, w + 2).entries()) {
+      lines.push(sub(`sum-${j}`, [{ text: indent }, { text: chunk }]));
+    }
     for (const [i, e] of hop.evidence.entries()) {
       const where = e.line !== undefined ? `${e.source}:${e.line}` : e.source;
       lines.push(sub(`ev-${i}`, [{ text: indent }, { text: `from ${where}`, dim: true }]));
