@@ -1,7 +1,7 @@
 /** Netfilter outcomes as hops and findings. */
 import type { Route } from "../model/route.js";
 import type { NetnsState } from "../model/state.js";
-import type { HopAction, Primitive } from "../model/trace.js";
+import type { HopAction, Packet, Primitive } from "../model/trace.js";
 import type { TraceBuilder } from "./builder.js";
 import type { HookOutcome } from "./netfilter/hooks.js";
 import { visibleSteps } from "./netfilter/hooks.js";
@@ -50,8 +50,10 @@ function primitiveOf(step: NetfilterStep): Primitive {
   return step.ruleIndex !== undefined ? "iptables-rule" : "iptables-chain";
 }
 
-function summaryOf(step: NetfilterStep, hook: Hook): string {
-  const at = `${HOOK_NAMES[hook]} ${step.table}/${step.chain}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ""}`;
+function summaryOf(step: NetfilterStep, hook: Hook, packet: Packet | undefined): string {
+  const where = `${step.table}/${step.chain}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ""}`;
+  // Name the hook unless the chain is the hook's own base chain (nat/POSTROUTING says it already).
+  const at = step.chain.toUpperCase() === HOOK_NAMES[hook] ? where : `${HOOK_NAMES[hook]} ${where}`;
   switch (step.action) {
     case "jump":
     case "goto":
@@ -61,10 +63,10 @@ function summaryOf(step: NetfilterStep, hook: Hook): string {
     case "policy":
       return `${at}: chain policy decides`;
     case "dnat":
-      return `${at}: DNAT to ${step.packet ? `${step.packet.dst}${step.packet.dport ? `:${step.packet.dport}` : ""}` : "?"}`;
+      return `${at}: DNAT to ${packet ? `${packet.dst}${packet.dport ? `:${packet.dport}` : ""}` : "?"}`;
     case "snat":
     case "masquerade":
-      return `${at}: ${step.action === "snat" ? "SNAT" : "MASQUERADE"} the source${step.packet ? ` to ${step.packet.src}` : ""}`;
+      return `${at}: ${step.action === "snat" ? "SNAT" : "MASQUERADE"} the source${packet ? ` to ${packet.src}` : ""}`;
     case "mark":
       return `${at}: set mark`;
     default:
@@ -100,7 +102,7 @@ export function emitNetfilter(
       primitive: primitiveOf(step),
       rule: `${step.table}/${step.chain}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ""}`,
       action: ACTIONS[step.action],
-      summary: summaryOf(step, hook),
+      summary: summaryOf(step, hook, packet),
       evidence: [step.evidence],
       command: step.command,
       ...(packet ? { packet } : {}),
