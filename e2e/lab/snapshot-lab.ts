@@ -8,12 +8,8 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { collectNode, writeSnapshot } from "@netmap/probe";
 import { createLab } from "./lab.js";
-
-function log(msg: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
-}
+import { log, snapshotLab } from "./snapshot.js";
 
 function int(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -47,17 +43,7 @@ async function main(): Promise<void> {
   });
   log("lab built", { lab: lab.name, nodes: lab.nodes.length, pods: lab.pods.length, overlay });
   try {
-    const pods = lab.pods.map((p) => ({ namespace: p.namespace, name: p.name, ips: [p.ip] }));
-    for (const node of lab.nodes) {
-      const capture = await collectNode({
-        node: node.name,
-        hostNetns: `/var/run/netns/${node.netns}`,
-        pods,
-        onProgress: (e) => log("collect", { ...e }),
-      });
-      const dir = await writeSnapshot(out, capture);
-      log("snapshot written", { node: node.name, dir, netns: capture.netns.length });
-    }
+    await snapshotLab(lab, out, log);
   } finally {
     await lab.destroy();
     log("lab destroyed", { lab: lab.name });
