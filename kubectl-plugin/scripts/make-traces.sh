@@ -22,5 +22,6 @@ $T --snapshots "$SNAP" pod-1-1 pod-1-2 --protocol icmp -o json > "$TRACES/same-n
 $T --snapshots "$SNAP" netmap-lab/pod-1-1 netmap-lab/pod-2-1 --protocol tcp --port 8080 -o json > "$TRACES/cross-node-tcp.json"
 $T --snapshots "$SNAP" pod-1-1 10.244.9.9 --protocol icmp -o json > "$TRACES/no-route-dropped.json"
 $T --snapshots "$WORK/mtu" pod-1-1 pod-2-2 --protocol tcp --port 8080 -o json > "$TRACES/cross-node-mtu.json"
-$T --snapshots "$WORK/hostgw" pod-1-2 pod-2-1 --protocol udp --port 53 -o json > "$TRACES/cross-node-hostgw-unknown.json"
+$T --snapshots "$WORK/hostgw" pod-1-2 pod-2-1 --protocol udp --port 53 -o json > "$TRACES/cross-node-hostgw-udp.json"
+$T --snapshots "$SNAP/node-1" pod-1-1 10.244.2.2 --protocol icmp -o json > "$TRACES/missing-node-unknown.json"
 echo "wrote $(ls "$TRACES"/*.json | wc -l) traces to $TRACES" >&2

@@ -8,7 +8,7 @@ import { loadTrace } from "../testdata/traces/index.js";
 const SNAP = fileURLToPath(new URL("../testdata/snapshots/lab-vxlan", import.meta.url));
 
 describe("kubectl netmap trace --snapshots", () => {
-  it("reproduces the committed cross-node trace exactly", async () => {
+  it("builds the same packet and reaches the same verdict as the committed cross-node trace", async () => {
     const c = captureIo();
     const code = await main(
       argv(
@@ -28,7 +28,12 @@ describe("kubectl netmap trace --snapshots", () => {
     );
     expect(c.err()).toBe("");
     expect(code).toBe(0);
-    expect(JSON.parse(c.out())).toEqual(loadTrace("cross-node-tcp"));
+    // Not byte equality: the engine's wording evolves; the plugin's part is the packet it asks for.
+    const got = JSON.parse(c.out());
+    const want = loadTrace("cross-node-tcp");
+    expect(got.packet).toEqual(want.packet);
+    expect(got.verdict).toBe(want.verdict);
+    expect(got.hops.at(-1)).toMatchObject({ node: "node-2", pod: "netmap-lab/pod-2-1", action: "deliver" });
   });
 
   it("resolves names with -n, and prints a text tree by default on a pipe", async () => {

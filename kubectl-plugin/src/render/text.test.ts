@@ -50,7 +50,7 @@ describe("renderText on real engine traces", () => {
   });
 
   it("lists what was missing for an Unknown verdict", () => {
-    const result = loadTrace("cross-node-hostgw-unknown");
+    const result = loadTrace("missing-node-unknown");
     const text = renderText(result);
     expect(text).toContain("verdict: Unknown");
     for (const m of result.missing ?? []) expect(text.replace(/\s+/g, " ")).toContain(m.replace(/\s+/g, " "));

@@ -8,7 +8,8 @@ export const TRACE_NAMES = [
   "cross-node-tcp",
   "cross-node-mtu",
   "no-route-dropped",
-  "cross-node-hostgw-unknown",
+  "cross-node-hostgw-udp",
+  "missing-node-unknown",
 ] as const;
 
 /** One trace file's name. */
