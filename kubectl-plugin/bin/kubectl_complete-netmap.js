@@ -3,4 +3,9 @@
 // `kubectl netmap <TAB>`): answer from the same command tree as `kubectl-netmap __complete`.
 import { main } from "../dist/main.js";
 
-process.exitCode = await main([process.argv[0] ?? "node", process.argv[1] ?? "kubectl-netmap", "__complete", ...process.argv.slice(2)]);
+process.exitCode = await main([
+  process.argv[0] ?? "node",
+  process.argv[1] ?? "kubectl-netmap",
+  "__complete",
+  ...process.argv.slice(2),
+]);
