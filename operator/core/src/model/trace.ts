@@ -121,6 +121,11 @@ export type FindingCode =
   | "NETFILTER_DROP"
   | "NETFILTER_REJECT"
   | "SERVICE_NO_ENDPOINTS"
+  /**
+   * kube-proxy IPVS mode: the destination is a Service address bound on kube-ipvs0, but IPVS has no
+   * virtual server for its protocol/port, so the node's own sockets get the packet.
+   */
+  | "IPVS_NO_VIRTUAL_SERVER"
   | "UNKNOWN_DESTINATION"
   /** A rule used a match or expression netmap cannot evaluate; it was treated as not matching. */
   | "UNEVALUATED_RULE";
