@@ -15,6 +15,7 @@ import { iproute } from "./commands.js";
 import { describeRoute, routeOutDev } from "./describe.js";
 import { egress } from "./egress.js";
 import { ev } from "./evidence.js";
+import { ipvsIntercept } from "./ipvs-hops.js";
 import { runHook } from "./netfilter/hooks.js";
 import { emitNetfilter, localAddressSet } from "./netfilter-hops.js";
 import { lookupRoute } from "./routing.js";
@@ -174,7 +175,20 @@ function stepNetns(ctx: WalkContext, c: Cursor): Cursor {
         ctDnat: dnat,
       });
       emitNetfilter(b, view, input, "input");
+      mark = input.mark;
     }
+    // kube-proxy IPVS mode: a Service address bound on kube-ipvs0 is local; IPVS takes the packet
+    // in LOCAL_IN (after filter INPUT) and sends it on to a real server. Covered by real captured
+    // outputs only: this kernel has no IPVS.
+    const toRealServer = ipvsIntercept(ctx, {
+      view,
+      packet,
+      mark,
+      dnat,
+      ...(c.inDev ? { inDev: c.inDev } : {}),
+      ...(c.sourceMtu ? { sourceMtu: c.sourceMtu } : {}),
+    });
+    if (toRealServer) return toRealServer;
     b.hop(view, {
       layer: "l3",
       primitive: "local",
