@@ -119,8 +119,12 @@ export function emitNetfilter(
   }
   if (out.verdict === "accept") return;
   const last = out.steps[out.steps.length - 1];
-  const evidence = last ? [last.evidence] : [];
-  const noEndpoints = last !== undefined && /no endpoints/i.test(last.evidence.text);
+  // kube-proxy's nftables mode rejects in a shared reject-chain; the Service is named by the
+  // no-endpoint-services / no-endpoint-nodeports vmap rule that sent the packet there.
+  const via = last && out.steps.findLast((s) => s !== last && s.target === last.chain);
+  const viaNoEndpoints = via !== undefined && /@no-endpoint-(services|nodeports)\b/.test(via.evidence.text);
+  const evidence = last ? [...(viaNoEndpoints ? [via.evidence] : []), last.evidence] : [];
+  const noEndpoints = viaNoEndpoints || (last !== undefined && /no endpoints/i.test(last.evidence.text));
   const rule = last
     ? `${last.table}/${last.chain}${last.ruleIndex !== undefined ? ` rule ${last.ruleIndex}` : ""}`
     : HOOK_NAMES[hook];

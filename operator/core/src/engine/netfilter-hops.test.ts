@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { loadCapture } from "../parsers/nftables/testdata/fixtures.js";
+import { node, topology } from "./testdata/models.js";
+import { trace } from "./walk.js";
+
+describe("a Service without endpoints in kube-proxy's nftables mode", () => {
+  it("is Rejected with SERVICE_NO_ENDPOINTS when the no-endpoint-services vmap sends it to reject-chain", () => {
+    const t = topology({ overlay: "vxlan" });
+    const host = node(t, 1).host;
+    // kube-proxy's golden ruleset: svc6 (172.30.0.46:80) has no endpoints → goto reject-chain.
+    host.netfilter = { nftables: loadCapture("golden-kube-proxy") };
+    // The node's default route, so the packet is routed and meets the forward hook.
+    host.routes.push({
+      family: 4,
+      type: "unicast",
+      table: "main",
+      dst: "0.0.0.0/0",
+      dev: "eth0",
+      gateway: "192.168.0.254",
+      flags: [],
+    });
+    const r = trace({
+      nodes: t.nodes,
+      facts: t.facts,
+      packet: { protocol: "tcp", src: "10.244.1.11", dst: "172.30.0.46", sport: 40000, dport: 80 },
+    });
+    expect(r.verdict).toBe("Rejected");
+    expect(r.findings.map((f) => f.code)).toEqual(["SERVICE_NO_ENDPOINTS"]);
+    expect(r.findings[0]?.evidence.map((e) => e.text).join("\n")).toContain("@no-endpoint-services");
+    expect(r.hops[r.stoppedAt ?? -1]?.rule).toBe("ip kube-proxy/reject-chain rule 1");
+  });
+});
