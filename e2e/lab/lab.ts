@@ -23,6 +23,7 @@ import {
   pingFrom,
   type TcpProbeResult,
   tcpProbeFrom,
+  tcpProbeServers,
 } from "./traffic.js";
 
 export interface LabOptions {
@@ -71,6 +72,13 @@ export interface TcpProbeOptions {
   connections: number;
   /** Pod whose netns runs the server; default: the pod that owns `toIp`. */
   serverPod?: LabPod;
+  /**
+   * Pods that each run a server at once, answering with their own IP (a Service's endpoints, so
+   * `answeredBy` tells which endpoint each connection reached). `[]` runs no server at all.
+   */
+  serverPods?: readonly LabPod[];
+  /** The port the servers listen on, when it differs from the one connected to (a Service's targetPort). */
+  serverPort?: number;
 }
 
 export interface Lab {
@@ -299,6 +307,18 @@ function methods(state: Omit<Lab, keyof LabMethods>): LabMethods {
     linkCounters: async (netns) => linkCounters(own(netns)),
     ping: async (from, toIp, opts) => pingFrom(podNetns(from), guardIp(toIp), opts),
     tcpProbe: async (from, toIp, port, opts) => {
+      if (opts.serverPods) {
+        const servers = opts.serverPods.map((p) => ({ netns: own(p.netns), identity: p.ip }));
+        return tcpProbeServers(
+          state.name,
+          podNetns(from),
+          servers,
+          guardIp(toIp),
+          port,
+          opts.connections,
+          opts.serverPort ?? port,
+        );
+      }
       const server = opts.serverPod ?? findPod(guardIp(toIp));
       return tcpProbeFrom(state.name, podNetns(from), own(server.netns), toIp, port, opts.connections);
     },

@@ -1,7 +1,8 @@
 // Tiny bounded TCP client for the kernel lab. Runs inside a pod netns (started with nsenter).
 // Usage: node tcp-client.mjs <host> <port> <connections> <timeoutMs>
 // Opens the connections one after the other, sends "ping\n", waits for "pong", and prints
-// {"connected":N,"failed":M,"errors":[…]} as JSON.
+// {"connected":N,"failed":M,"errors":[…],"answeredBy":{identity:count}} as JSON (identity: what a
+// server started with one put after "pong").
 import { connect } from "node:net";
 
 const host = process.argv[2] ?? "";
@@ -13,16 +14,21 @@ function once() {
   return new Promise((resolve) => {
     const sock = connect({ host, port });
     let settled = false;
+    let who;
     const end = (ok, err) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve({ ok, err });
+      resolve({ ok, err, who });
     };
     const timer = setTimeout(() => end(false, "timeout"), timeoutMs);
     sock.on("connect", () => sock.write("ping\n"));
-    sock.on("data", (d) => end(d.toString().startsWith("pong"), undefined));
+    sock.on("data", (d) => {
+      const text = d.toString();
+      who = text.startsWith("pong ") ? text.slice(5).trim() : undefined;
+      end(text.startsWith("pong"), undefined);
+    });
     sock.on("error", (e) => end(false, e.code ?? e.message));
   });
 }
@@ -30,12 +36,15 @@ function once() {
 let connected = 0;
 let failed = 0;
 const errors = new Set();
+const answeredBy = {};
 for (let i = 0; i < connections; i++) {
   const r = await once();
-  if (r.ok) connected++;
-  else {
+  if (r.ok) {
+    connected++;
+    if (r.who) answeredBy[r.who] = (answeredBy[r.who] ?? 0) + 1;
+  } else {
     failed++;
     if (r.err) errors.add(r.err);
   }
 }
-process.stdout.write(`${JSON.stringify({ connected, failed, errors: [...errors] })}\n`);
+process.stdout.write(`${JSON.stringify({ connected, failed, errors: [...errors], answeredBy })}\n`);

@@ -1,19 +1,21 @@
 // Tiny bounded TCP server for the kernel lab. Runs inside a pod netns (started with nsenter).
-// Usage: node tcp-server.mjs <port> <lifetimeMs> <maxConnections>
-// Prints "listening" once bound, answers each line with "pong\n", and on exit prints
+// Usage: node tcp-server.mjs <port> <lifetimeMs> <maxConnections> [identity]
+// Prints "listening" once bound, answers each line with "pong\n" (or "pong <identity>\n", so a
+// client reaching a Service learns which endpoint answered), and on exit prints
 // {"accepted":N} as JSON. Exits after maxConnections, after lifetimeMs, or on SIGTERM.
 import { createServer } from "node:net";
 
 const port = Number(process.argv[2] ?? "8080");
 const lifetimeMs = Math.min(Number(process.argv[3] ?? "30000"), 120_000);
 const max = Number(process.argv[4] ?? "100");
+const identity = process.argv[5];
 let accepted = 0;
 let done = false;
 
 const server = createServer((sock) => {
   accepted++;
   sock.setTimeout(2000, () => sock.destroy());
-  sock.on("data", () => sock.end("pong\n"));
+  sock.on("data", () => sock.end(identity ? `pong ${identity}\n` : "pong\n"));
   sock.on("error", () => {});
   if (accepted >= max) finish();
 });

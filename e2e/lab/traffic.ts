@@ -2,7 +2,7 @@
  * Real packets between lab pods, and the kernel's own counters: `ip -s -j link` per device, a
  * bounded ping, and a bounded TCP exchange with a tiny server started in the destination pod.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { trackChild } from "./cleanup.js";
@@ -73,9 +73,74 @@ export interface TcpProbeResult {
   /** Connections that got the server's answer. */
   connected: number;
   failed: number;
-  /** Connections the server accepted. */
+  /** Connections the servers accepted (summed over all servers). */
   accepted: number;
   errors: string[];
+  /** Per server identity (its pod IP, for servers started by tcpProbeServers): connections it answered. */
+  answeredBy: Record<string, number>;
+}
+
+/** A TCP server to start for a probe: the netns it listens in, and what it answers with. */
+export interface ProbeServer {
+  netns: string;
+  /** Sent back after "pong " so the client knows which server answered (e.g. the pod IP). */
+  identity?: string;
+}
+
+interface RunningServer {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<void>;
+}
+
+function startServer(
+  labName: string,
+  s: ProbeServer,
+  port: number,
+  lifetime: number,
+  n: number,
+): RunningServer {
+  const args = [
+    `--net=/var/run/netns/${s.netns}`,
+    "--",
+    process.execPath,
+    script("tcp-server.mjs"),
+    String(port),
+    String(lifetime),
+    String(n),
+    ...(s.identity ? [s.identity] : []),
+  ];
+  const child = spawn("nsenter", args, { stdio: ["ignore", "pipe", "pipe"] });
+  trackChild(labName, child);
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  return { child, out: () => (err ? `${out}\n${err}` : out), exited };
+}
+
+async function waitListening(s: RunningServer, netns: string): Promise<void> {
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      const check = setInterval(() => {
+        if (s.out().includes("listening")) {
+          clearInterval(check);
+          resolve(true);
+        }
+      }, 20);
+      void s.exited.then(() => {
+        clearInterval(check);
+        resolve(false);
+      });
+    }),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+  ]);
+  if (!ready) throw new LabError(`tcp server in ${netns} did not start: ${s.out().trim()}`);
 }
 
 /**
@@ -90,49 +155,34 @@ export async function tcpProbeFrom(
   port: number,
   connections: number,
 ): Promise<TcpProbeResult> {
+  return tcpProbeServers(labName, fromNetns, [{ netns: serverNetns }], toIp, port, connections);
+}
+
+/**
+ * Like tcpProbeFrom, with a server in each of `servers` at once (a Service's endpoints): each
+ * answers with its identity, so the result tells which server every connection reached. With no
+ * servers, only the client runs (for destinations that must refuse).
+ */
+export async function tcpProbeServers(
+  labName: string,
+  fromNetns: string,
+  servers: readonly ProbeServer[],
+  toIp: string,
+  port: number,
+  connections: number,
+  /** Where the servers listen, when a DNAT changes the port (a Service's targetPort). Default: `port`. */
+  serverPort: number = port,
+): Promise<TcpProbeResult> {
   const n = Math.max(1, Math.min(connections, 200));
   const perConnMs = 1000;
   const lifetime = n * perConnMs + 10_000;
-  const server = spawn(
-    "nsenter",
-    [
-      `--net=/var/run/netns/${serverNetns}`,
-      "--",
-      process.execPath,
-      script("tcp-server.mjs"),
-      String(port),
-      String(lifetime),
-      String(n),
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  trackChild(labName, server);
-  let out = "";
-  let err = "";
-  server.stdout.setEncoding("utf8").on("data", (d: string) => {
-    out += d;
-  });
-  server.stderr.setEncoding("utf8").on("data", (d: string) => {
-    err += d;
-  });
-  const exited = new Promise<void>((resolve) => server.once("close", () => resolve()));
+  const running: RunningServer[] = [];
   try {
-    const ready = await Promise.race([
-      new Promise<boolean>((resolve) => {
-        const check = setInterval(() => {
-          if (out.includes("listening")) {
-            clearInterval(check);
-            resolve(true);
-          }
-        }, 20);
-        void exited.then(() => {
-          clearInterval(check);
-          resolve(false);
-        });
-      }),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
-    ]);
-    if (!ready) throw new LabError(`tcp server in ${serverNetns} did not start: ${err.trim()}`);
+    for (const s of servers.slice(0, 20)) {
+      const r = startServer(labName, s, serverPort, lifetime, n);
+      running.push(r);
+      await waitListening(r, s.netns);
+    }
     const clientOut = await runOk(
       inNetns(fromNetns, [
         process.execPath,
@@ -144,12 +194,23 @@ export async function tcpProbeFrom(
       ]),
       { timeoutMs: n * perConnMs + 10_000 },
     );
-    const client = JSON.parse(clientOut) as { connected: number; failed: number; errors: string[] };
-    server.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
-    const m = /\{"accepted":(\d+)\}/.exec(out);
-    return { ...client, accepted: m ? Number(m[1]) : 0 };
+    const client = JSON.parse(clientOut) as {
+      connected: number;
+      failed: number;
+      errors: string[];
+      answeredBy?: Record<string, number>;
+    };
+    for (const r of running) r.child.kill("SIGTERM");
+    await Promise.race([Promise.all(running.map((r) => r.exited)), new Promise((r) => setTimeout(r, 3_000))]);
+    let accepted = 0;
+    for (const r of running) {
+      const m = /\{"accepted":(\d+)\}/.exec(r.out());
+      accepted += m ? Number(m[1]) : 0;
+    }
+    return { ...client, answeredBy: client.answeredBy ?? {}, accepted };
   } finally {
-    if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+    for (const r of running) {
+      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL");
+    }
   }
 }
