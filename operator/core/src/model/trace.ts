@@ -3,7 +3,8 @@
  * This is the shape `kubectl netmap … -o json` prints and the NetworkTrace status carries.
  */
 
-export type Protocol = "tcp" | "udp" | "icmp";
+export const PROTOCOLS = ["tcp", "udp", "icmp"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface Packet {
   protocol: Protocol;
@@ -14,48 +15,53 @@ export interface Packet {
 }
 
 /** Where in the stack a hop sits; the TUI colours by it. */
-export type Layer = "netns" | "link" | "l2" | "l3" | "netfilter" | "ipvs" | "tunnel" | "underlay";
+export const LAYERS = ["netns", "link", "l2", "l3", "netfilter", "ipvs", "tunnel", "underlay"] as const;
+export type Layer = (typeof LAYERS)[number];
 
 /** The kernel object that implements the hop. */
-export type Primitive =
-  | "netns"
-  | "veth"
-  | "bridge"
-  | "bridge-port"
-  | "fdb"
-  | "route"
-  | "policy-rule"
-  | "neighbour"
-  | "sysctl"
-  | "iptables-chain"
-  | "iptables-rule"
-  | "nft-chain"
-  | "nft-rule"
-  | "nft-map"
-  | "ipvs-service"
-  | "ipset"
-  | "vxlan"
-  | "geneve"
-  | "ipip"
-  | "device"
-  | "local";
+export const PRIMITIVES = [
+  "netns",
+  "veth",
+  "bridge",
+  "bridge-port",
+  "fdb",
+  "route",
+  "policy-rule",
+  "neighbour",
+  "sysctl",
+  "iptables-chain",
+  "iptables-rule",
+  "nft-chain",
+  "nft-rule",
+  "nft-map",
+  "ipvs-service",
+  "ipset",
+  "vxlan",
+  "geneve",
+  "ipip",
+  "device",
+  "local",
+] as const;
+export type Primitive = (typeof PRIMITIVES)[number];
 
-export type HopAction =
-  | "forward"
-  | "lookup"
-  | "jump"
-  | "accept"
-  | "mark"
-  | "dnat"
-  | "snat"
-  | "masquerade"
-  | "encap"
-  | "decap"
-  | "transmit"
-  | "receive"
-  | "deliver"
-  | "drop"
-  | "reject";
+export const HOP_ACTIONS = [
+  "forward",
+  "lookup",
+  "jump",
+  "accept",
+  "mark",
+  "dnat",
+  "snat",
+  "masquerade",
+  "encap",
+  "decap",
+  "transmit",
+  "receive",
+  "deliver",
+  "drop",
+  "reject",
+] as const;
+export type HopAction = (typeof HOP_ACTIONS)[number];
 
 /** The exact piece of kernel state a hop used. */
 export interface Evidence {
@@ -107,30 +113,28 @@ export interface Hop {
   endpoints?: EndpointChoice[];
 }
 
-export type FindingCode =
-  | "MTU_EXCEEDS_TUNNEL"
-  | "LINK_DOWN"
-  | "BRIDGE_PORT_NOT_FORWARDING"
-  | "IP_FORWARD_DISABLED"
-  | "BR_NETFILTER_OFF"
-  | "RP_FILTER_STRICT"
-  | "NO_ROUTE"
-  | "ROUTE_BLACKHOLE"
-  | "NO_NEIGHBOUR"
-  | "NO_FDB_ENTRY"
-  | "NETFILTER_DROP"
-  | "NETFILTER_REJECT"
-  | "SERVICE_NO_ENDPOINTS"
-  /**
-   * kube-proxy IPVS mode: the destination is a Service address bound on kube-ipvs0, but IPVS has no
-   * virtual server for its protocol/port, so the node's own sockets get the packet.
-   */
-  | "IPVS_NO_VIRTUAL_SERVER"
-  | "UNKNOWN_DESTINATION"
-  /** A rule used a match or expression netmap cannot evaluate; it was treated as not matching. */
-  | "UNEVALUATED_RULE";
+export const FINDING_CODES = [
+  "MTU_EXCEEDS_TUNNEL",
+  "LINK_DOWN",
+  "BRIDGE_PORT_NOT_FORWARDING",
+  "IP_FORWARD_DISABLED",
+  "BR_NETFILTER_OFF",
+  "RP_FILTER_STRICT",
+  "NO_ROUTE",
+  "ROUTE_BLACKHOLE",
+  "NO_NEIGHBOUR",
+  "NO_FDB_ENTRY",
+  "NETFILTER_DROP",
+  "NETFILTER_REJECT",
+  "SERVICE_NO_ENDPOINTS",
+  "IPVS_NO_VIRTUAL_SERVER",
+  "UNKNOWN_DESTINATION",
+  "UNEVALUATED_RULE",
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
 
-export type Severity = "error" | "warning" | "info";
+export const SEVERITIES = ["error", "warning", "info"] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 export interface Finding {
   code: FindingCode;
@@ -144,7 +148,8 @@ export interface Finding {
   evidence: Evidence[];
 }
 
-export type Verdict = "Delivered" | "Dropped" | "Rejected" | "Unknown";
+export const VERDICTS = ["Delivered", "Dropped", "Rejected", "Unknown"] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 /** The hops one node contributed, with the packet as it entered and left (Antrea Traceflow's observations). */
 export interface NodeSegment {
