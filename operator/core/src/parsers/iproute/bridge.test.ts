@@ -1,20 +1,9 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ParseError } from "../errors.js";
+import { fixtureReader, parseError } from "../../testkit.js";
 import { parseBridgeLinkJson, parseBridgeLinkText } from "./bridge-link.js";
 import { parseBridgeFdbJson, parseBridgeFdbText } from "./fdb.js";
 
-const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ParseError) return e;
-    throw e;
-  }
-  throw new Error("expected a ParseError");
-}
+const fixture = fixtureReader(import.meta.url);
 
 describe("parseBridgeFdbText", () => {
   const fdb = parseBridgeFdbText(fixture("flannel-flysnow-bridge-fdb-show.txt"));

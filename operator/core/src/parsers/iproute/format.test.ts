@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { fixtureReader } from "../../testkit.js";
 import { parseIpAddrJson, parseIpAddrText } from "./addr.js";
 import { parseBridgeLinkJson } from "./bridge-link.js";
 import { parseBridgeFdbJson, parseBridgeFdbText } from "./fdb.js";
@@ -18,7 +18,7 @@ import { parseIpNeighJson, parseIpNeighText } from "./neigh.js";
 import { parseIpRouteJson, parseIpRouteText } from "./route.js";
 import { parseIpRuleJson } from "./rule.js";
 
-const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
+const fixture = fixtureReader(import.meta.url);
 
 /** What iproute2 printed, without its trailing blanks (and, for old versions, its double spaces). */
 const printed = (name: string, squeeze = false) =>

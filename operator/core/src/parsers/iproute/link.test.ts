@@ -1,26 +1,15 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Link } from "../../model/link.js";
-import { ParseError } from "../errors.js";
+import { fixtureReader, parseError } from "../../testkit.js";
 import { parseIpLinkJson } from "./link-json.js";
 import { parseIpLinkText } from "./link-text.js";
 
-const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
+const fixture = fixtureReader(import.meta.url);
 
 function byName(links: Link[], name: string): Link {
   const l = links.find((x) => x.name === name);
   if (!l) throw new Error(`no link ${name}`);
   return l;
-}
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ParseError) return e;
-    throw e;
-  }
-  throw new Error("expected a ParseError");
 }
 
 describe("parseIpLinkText", () => {

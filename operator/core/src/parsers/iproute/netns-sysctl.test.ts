@@ -1,21 +1,10 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { effectiveRpFilter, sysctlNumber } from "../../model/sysctl.js";
-import { ParseError } from "../errors.js";
+import { fixtureReader, parseError } from "../../testkit.js";
 import { parseNetnsListIdJson } from "./netns.js";
 import { parseSysctl } from "./sysctl.js";
 
-const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ParseError) return e;
-    throw e;
-  }
-  throw new Error("expected a ParseError");
-}
+const fixture = fixtureReader(import.meta.url);
 
 describe("parseNetnsListIdJson", () => {
   it("maps the node's netns ids to the peer and pod netns names", () => {

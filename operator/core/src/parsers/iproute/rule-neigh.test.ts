@@ -1,20 +1,9 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ParseError } from "../errors.js";
+import { fixtureReader, parseError } from "../../testkit.js";
 import { parseIpNeighJson, parseIpNeighText } from "./neigh.js";
 import { parseIpRuleJson, parseIpRuleText } from "./rule.js";
 
-const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ParseError) return e;
-    throw e;
-  }
-  throw new Error("expected a ParseError");
-}
+const fixture = fixtureReader(import.meta.url);
 
 describe("parseIpRuleJson / parseIpRuleText", () => {
   it("reads the lab's fwmark rule into table 100 between the local and main lookups", () => {

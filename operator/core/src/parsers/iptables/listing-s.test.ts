@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { fixtureReader } from "../../testkit.js";
 import { ParseError } from "../errors.js";
 import { parseIptablesS } from "./listing-s.js";
 
-const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
+const fixture = fixtureReader(import.meta.url);
 
 describe("parseIptablesS (iptables -t nat -S)", () => {
   it("reads -P policies, -N chains and an old-format flannel nat table", () => {

@@ -1,19 +1,8 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ParseError } from "../errors.js";
+import { fixtureReader, parseError } from "../../testkit.js";
 import { parseIpvsadmList, parseIpvsadmSave } from "./ipvsadm.js";
 
-const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), "utf8");
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ParseError) return e;
-    throw e;
-  }
-  throw new Error("expected a ParseError");
-}
+const fixture = fixtureReader(import.meta.url);
 
 describe("parseIpvsadmList (ipvsadm -L -n)", () => {
   it("reads persistence (sessionAffinity ClientIP) and Masq real servers from the upstream README", () => {
