@@ -4,11 +4,14 @@
  * Produces the snapshots the repo ships for `kubectl netmap trace --snapshots`.
  *
  *   sudo node e2e/dist/lab/snapshot-lab.js --out <dir> [--name snap] [--nodes 2] [--pods 2]
- *        [--overlay vxlan|host-gw] [--pod-mtu N]
+ *        [--overlay vxlan|host-gw] [--pod-mtu N] [--services iptables|nftables]
+ *
+ * --services loads kube-proxy's rules for the lab's Services (services.ts) into every node first.
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createLab } from "./lab.js";
+import { installServices } from "./services.js";
 import { log, snapshotLab } from "./snapshot.js";
 
 function int(v: string | undefined, name: string, dflt: number): number {
@@ -27,11 +30,15 @@ async function main(): Promise<void> {
       pods: { type: "string" },
       overlay: { type: "string", default: "vxlan" },
       "pod-mtu": { type: "string" },
+      services: { type: "string" },
     },
   });
   if (!values.out) throw new Error("--out <dir> is required: where to write the snapshots");
   const overlay = values.overlay;
   if (overlay !== "vxlan" && overlay !== "host-gw") throw new Error("--overlay must be vxlan or host-gw");
+  const services = values.services;
+  if (services !== undefined && services !== "iptables" && services !== "nftables")
+    throw new Error("--services must be iptables or nftables");
   const out = resolve(values.out);
   const podMtu = values["pod-mtu"] === undefined ? undefined : int(values["pod-mtu"], "pod-mtu", 0);
   const lab = await createLab({
@@ -43,6 +50,13 @@ async function main(): Promise<void> {
   });
   log("lab built", { lab: lab.name, nodes: lab.nodes.length, pods: lab.pods.length, overlay });
   try {
+    if (services) {
+      const set = await installServices(lab, services);
+      log("services installed", {
+        mode: services,
+        services: set.all.map((s) => `${s.model.name} ${s.clusterIP}`),
+      });
+    }
     await snapshotLab(lab, out, log);
   } finally {
     await lab.destroy();
