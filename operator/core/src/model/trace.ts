@@ -128,7 +128,7 @@ export const FINDING_CODES = [
   "NETFILTER_REJECT",
   "SERVICE_NO_ENDPOINTS",
   "IPVS_NO_VIRTUAL_SERVER",
-  "UNKNOWN_DESTINATION",
+  /** A rule used a match or expression netmap cannot evaluate; it was treated as not matching. */
   "UNEVALUATED_RULE",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
