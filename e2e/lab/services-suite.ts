@@ -69,7 +69,6 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
   const nodeNetns = (i: number): string => lab.nodes[i - 1]?.netns as string;
   const epIps = (s: LabService): string[] => s.endpoints.map((p) => p.ip);
   const chainOf = (h: Hop): string => (h.rule ?? "").replace(/ rule \d+$/, "");
-  const ruleNo = (h: Hop): number => Number(/ rule (\d+)$/.exec(h.rule ?? "")?.[1]);
 
   /** iptables: packet counters of every rule of the chain; nft: nothing (no counters). */
   const readCounters = async (netns: string, hops: readonly Hop[]): Promise<Map<string, number>> => {
@@ -300,8 +299,9 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
         expect(rcheck.map((x) => delta(x.line)).sort()).toEqual([0, 0, 9]);
         figures.push(`affinity: 10/10 on ${reached[0]}, --rcheck counter +9, cascade +1`);
       } else {
-        const ep = svc.sticky.endpoints.find((p) => p.ip === reached[0]);
-        const set = `affinity-${sepOrEndpoint.replace(/^endpoint-/, "").replace(/__[\d.]+\/\d+$/, `__${ep?.ip}/${TARGET_PORT}`)}`;
+        // The reached endpoint's chain (endpoint-<hash>-…) names its affinity set (affinity-<hash>-…).
+        const via = choice.endpoints?.find((e) => e.address === `${reached[0]}:${TARGET_PORT}`)?.via ?? "";
+        const set = via.replace(/^endpoint-/, "affinity-");
         const listing = await lab.exec(nodeNetns(1), ["nft", "list", "set", "ip", "kube-proxy", set]);
         expect(listing.stdout).toContain(src.ip);
         figures.push(`affinity: 10/10 on ${reached[0]}, ${set} holds ${src.ip}`);
