@@ -42,7 +42,8 @@ export function egress(ctx: WalkContext, e: Egress): Cursor {
     case "veth":
       // A host-side veth with no pod netns behind it is the node's uplink (a VM's or a kind node's
       // eth0 is often a veth into the underlay): the next hop is another node, not a peer netns.
-      if (e.view.kind === "host" && !ctx.world.vethPeer({ view: e.view, link: e.link })) return viaUnderlay(ctx, e);
+      if (e.view.kind === "host" && !ctx.world.vethPeer({ view: e.view, link: e.link }))
+        return viaUnderlay(ctx, e);
       return viaVeth(ctx, e);
     case "bridge":
       return viaBridge(ctx, e, e.link);
