@@ -14,7 +14,12 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: "unit",
-          include: ["operator/**/src/**/*.test.{ts,tsx}", "kubectl-plugin/src/**/*.test.{ts,tsx}"],
+          include: [
+            "operator/**/src/**/*.test.{ts,tsx}",
+            "kubectl-plugin/src/**/*.test.{ts,tsx}",
+            "e2e/kube-proxy/**/*.test.ts",
+          ],
+          exclude: ["**/*.lab.test.ts", "**/node_modules/**", "**/dist/**"],
         },
       },
       {

@@ -2,8 +2,7 @@
  * The kube-proxy generators against kube-proxy's own golden output: for the Services of
  * TestOverallIPTablesRules / TestOverallNFTablesRules that the model can express (ClusterIP,
  * NodePort with externalTrafficPolicy=Cluster, ClientIP affinity, no endpoints), every generated
- * line is kube-proxy's line, in kube-proxy's order. Pure: runs without root (it lives in the lab
- * project only because the unit project does not include e2e/).
+ * line is kube-proxy's line, in kube-proxy's order. Pure: runs without root, in the unit project.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
