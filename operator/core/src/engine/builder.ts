@@ -69,6 +69,17 @@ export class TraceBuilder {
     return f;
   }
 
+  /**
+   * The packet stops here: records the hop where the kernel discards it and what is wrong there
+   * (the finding belongs to that hop; `view` when it is another netns's fault), then ends the walk.
+   */
+  drop(view: NetnsView, hop: HopInit, finding: FindingInit & { view?: NetnsView }, reason: string): never {
+    this.hop(view, hop);
+    const { view: findingView, ...init } = finding;
+    this.finding(findingView ?? view, init);
+    throw new TraceEnd("Dropped", reason);
+  }
+
   /** Ends the walk: the packet reached its destination at the last hop. */
   deliver(reason: string): never {
     throw new TraceEnd("Delivered", reason);

@@ -173,23 +173,26 @@ function checkPortForwarding(
   const state = port.bridgePort?.state;
   if (state === undefined || state === "forwarding") return;
   const evidence = [ev.link(port)];
-  ctx.b.hop(view, {
-    layer: "l2",
-    primitive: "bridge-port",
-    device: port.name,
-    action: "drop",
-    summary: `port ${port.name} of ${bridge.name} is in state ${state}: it does not ${role === "receive" ? "accept" : "send"} frames`,
-    evidence,
-    command: iproute(view.state, "bridge", `link show dev ${port.name}`),
-  });
-  ctx.b.finding(view, {
-    code: "BRIDGE_PORT_NOT_FORWARDING",
-    severity: "error",
-    device: port.name,
-    message: `bridge port ${port.name} on ${bridge.name} is ${state}, not forwarding`,
-    evidence,
-  });
-  ctx.b.stop("Dropped", `bridge port ${port.name} is ${state} on ${view.node}`);
+  ctx.b.drop(
+    view,
+    {
+      layer: "l2",
+      primitive: "bridge-port",
+      device: port.name,
+      action: "drop",
+      summary: `port ${port.name} of ${bridge.name} is in state ${state}: it does not ${role === "receive" ? "accept" : "send"} frames`,
+      evidence,
+      command: iproute(view.state, "bridge", `link show dev ${port.name}`),
+    },
+    {
+      code: "BRIDGE_PORT_NOT_FORWARDING",
+      severity: "error",
+      device: port.name,
+      message: `bridge port ${port.name} on ${bridge.name} is ${state}, not forwarding`,
+      evidence,
+    },
+    `bridge port ${port.name} is ${state} on ${view.node}`,
+  );
 }
 
 /** A frame enters a bridge through a port: up to the host stack when addressed to the bridge, else bridged. */
@@ -404,23 +407,26 @@ function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Cursor {
   const s = view.state;
   const neighbour = s.neighbours.find((n) => n.dev === vx.name && sameAddress(n.dst, nextHop));
   if (!neighbour || !isNeighbourUsable(neighbour) || !neighbour.lladdr) {
-    ctx.b.hop(view, {
-      layer: "l2",
-      primitive: "neighbour",
-      device: vx.name,
-      action: "drop",
-      summary: `no usable neighbour entry for ${nextHop} on ${vx.name}${vx.vxlan.learning ? "" : " (nolearning: nothing will resolve it)"}`,
-      evidence: neighbour ? [ev.neighbour(neighbour)] : [],
-      command: iproute(s, "ip", `neigh show dev ${vx.name}`),
-    });
-    ctx.b.finding(view, {
-      code: "NO_NEIGHBOUR",
-      severity: "error",
-      device: vx.name,
-      message: `${vx.name} on ${view.node} has no neighbour entry for the remote VTEP address ${nextHop}: the CNI agent (flanneld) has not programmed it`,
-      evidence: [ev.link(vx)],
-    });
-    ctx.b.stop("Dropped", `no neighbour for ${nextHop} on ${vx.name} (${view.node})`);
+    ctx.b.drop(
+      view,
+      {
+        layer: "l2",
+        primitive: "neighbour",
+        device: vx.name,
+        action: "drop",
+        summary: `no usable neighbour entry for ${nextHop} on ${vx.name}${vx.vxlan.learning ? "" : " (nolearning: nothing will resolve it)"}`,
+        evidence: neighbour ? [ev.neighbour(neighbour)] : [],
+        command: iproute(s, "ip", `neigh show dev ${vx.name}`),
+      },
+      {
+        code: "NO_NEIGHBOUR",
+        severity: "error",
+        device: vx.name,
+        message: `${vx.name} on ${view.node} has no neighbour entry for the remote VTEP address ${nextHop}: the CNI agent (flanneld) has not programmed it`,
+        evidence: [ev.link(vx)],
+      },
+      `no neighbour for ${nextHop} on ${vx.name} (${view.node})`,
+    );
   }
   const innerMac = neighbour.lladdr;
   ctx.b.hop(view, {
@@ -436,23 +442,26 @@ function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Cursor {
     s.fdb.find((f) => f.dev === vx.name && sameMac(f.mac, innerMac) && f.dst) ??
     s.fdb.find((f) => f.dev === vx.name && sameMac(f.mac, ZERO_MAC) && f.dst);
   if (!fdb?.dst) {
-    ctx.b.hop(view, {
-      layer: "tunnel",
-      primitive: "fdb",
-      device: vx.name,
-      action: "drop",
-      summary: `FDB of ${vx.name} has no entry for ${innerMac}: the kernel does not know which VTEP to send to`,
-      evidence: [],
-      command: iproute(s, "bridge", `fdb show dev ${vx.name}`),
-    });
-    ctx.b.finding(view, {
-      code: "NO_FDB_ENTRY",
-      severity: "error",
-      device: vx.name,
-      message: `no FDB entry on ${vx.name} (${view.node}) maps ${innerMac} to a remote VTEP; expected \`${innerMac} dev ${vx.name} dst <remote node IP> self permanent\``,
-      evidence: [ev.neighbour(neighbour)],
-    });
-    ctx.b.stop("Dropped", `no FDB entry for ${innerMac} on ${vx.name} (${view.node})`);
+    ctx.b.drop(
+      view,
+      {
+        layer: "tunnel",
+        primitive: "fdb",
+        device: vx.name,
+        action: "drop",
+        summary: `FDB of ${vx.name} has no entry for ${innerMac}: the kernel does not know which VTEP to send to`,
+        evidence: [],
+        command: iproute(s, "bridge", `fdb show dev ${vx.name}`),
+      },
+      {
+        code: "NO_FDB_ENTRY",
+        severity: "error",
+        device: vx.name,
+        message: `no FDB entry on ${vx.name} (${view.node}) maps ${innerMac} to a remote VTEP; expected \`${innerMac} dev ${vx.name} dst <remote node IP> self permanent\``,
+        evidence: [ev.neighbour(neighbour)],
+      },
+      `no FDB entry for ${innerMac} on ${vx.name} (${view.node})`,
+    );
   }
   const vtep = fdb.dst;
   const vni = fdb.vni ?? vx.vxlan.vni;
@@ -496,21 +505,24 @@ function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Cursor {
   });
   checkTunnelMtu(ctx, view, vx, underLink, e.sourceMtu);
   if (!underRoute || !underLink) {
-    ctx.b.hop(view, {
-      layer: "underlay",
-      primitive: "route",
-      action: "drop",
-      summary: `no underlay route to the remote VTEP ${vtep}`,
-      evidence: under.kind === "route" ? [ev.route(under.route)] : [],
-      command: iproute(s, "ip", `route get ${vtep}`),
-    });
-    ctx.b.finding(view, {
-      code: "NO_ROUTE",
-      severity: "error",
-      message: `${view.node} has no underlay route to the VTEP ${vtep}`,
-      evidence: [ev.fdb(fdb)],
-    });
-    ctx.b.stop("Dropped", `no route to VTEP ${vtep} on ${view.node}`);
+    ctx.b.drop(
+      view,
+      {
+        layer: "underlay",
+        primitive: "route",
+        action: "drop",
+        summary: `no underlay route to the remote VTEP ${vtep}`,
+        evidence: under.kind === "route" ? [ev.route(under.route)] : [],
+        command: iproute(s, "ip", `route get ${vtep}`),
+      },
+      {
+        code: "NO_ROUTE",
+        severity: "error",
+        message: `${view.node} has no underlay route to the VTEP ${vtep}`,
+        evidence: [ev.fdb(fdb)],
+      },
+      `no route to VTEP ${vtep} on ${view.node}`,
+    );
   }
   ctx.b.hop(view, {
     layer: "underlay",
@@ -551,23 +563,27 @@ function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Cursor {
     ctx.b.stop("Dropped", `no VXLAN device for VNI ${vni ?? "?"} udp/${dport} on ${remote.view.node}`);
   }
   if (!sameMac(rvx.mac, innerMac)) {
-    ctx.b.hop(remote.view, {
-      layer: "tunnel",
-      primitive: "vxlan",
-      device: rvx.name,
-      action: "drop",
-      summary: `inner frame is for ${innerMac}, but ${rvx.name} on ${remote.view.node} has MAC ${rvx.mac ?? "?"}: not for this host`,
-      evidence: [ev.link(rvx), ev.neighbour(neighbour)],
-      command: iproute(rs, "ip", `link show ${rvx.name}`),
-    });
-    ctx.b.finding(view, {
-      code: "NO_NEIGHBOUR",
-      severity: "error",
-      device: vx.name,
-      message: `stale neighbour on ${view.node}: ${nextHop} → ${innerMac}, but the remote ${rvx.name} has MAC ${rvx.mac ?? "?"}`,
-      evidence: [ev.neighbour(neighbour), ev.link(rvx)],
-    });
-    ctx.b.stop("Dropped", `VTEP MAC mismatch for ${nextHop}`);
+    ctx.b.drop(
+      remote.view,
+      {
+        layer: "tunnel",
+        primitive: "vxlan",
+        device: rvx.name,
+        action: "drop",
+        summary: `inner frame is for ${innerMac}, but ${rvx.name} on ${remote.view.node} has MAC ${rvx.mac ?? "?"}: not for this host`,
+        evidence: [ev.link(rvx), ev.neighbour(neighbour)],
+        command: iproute(rs, "ip", `link show ${rvx.name}`),
+      },
+      {
+        code: "NO_NEIGHBOUR",
+        severity: "error",
+        device: vx.name,
+        message: `stale neighbour on ${view.node}: ${nextHop} → ${innerMac}, but the remote ${rvx.name} has MAC ${rvx.mac ?? "?"}`,
+        evidence: [ev.neighbour(neighbour), ev.link(rvx)],
+        view: view,
+      },
+      `VTEP MAC mismatch for ${nextHop}`,
+    );
   }
   checkLinkUp(ctx, remote.view, rvx, "receive");
   ctx.b.hop(remote.view, {

@@ -144,21 +144,24 @@ function stepNetns(ctx: WalkContext, c: Cursor): Cursor {
     `route get ${packet.dst}${c.inDev ? ` from ${packet.src} iif ${c.inDev}` : ""}`,
   );
   if (decision.kind === "none") {
-    b.hop(view, {
-      layer: "l3",
-      primitive: "route",
-      action: "drop",
-      summary: `no route to ${packet.dst} (looked up tables ${decision.triedTables.join(", ") || "none"})`,
-      evidence: [],
-      command: fibCmd,
-    });
-    b.finding(view, {
-      code: "NO_ROUTE",
-      severity: "error",
-      message: `${view.state.netns} on ${view.node} has no route to ${packet.dst}: the kernel answers "network unreachable"`,
-      evidence: [],
-    });
-    b.stop("Dropped", `no route to ${packet.dst} in ${where(view)}`);
+    b.drop(
+      view,
+      {
+        layer: "l3",
+        primitive: "route",
+        action: "drop",
+        summary: `no route to ${packet.dst} (looked up tables ${decision.triedTables.join(", ") || "none"})`,
+        evidence: [],
+        command: fibCmd,
+      },
+      {
+        code: "NO_ROUTE",
+        severity: "error",
+        message: `${view.state.netns} on ${view.node} has no route to ${packet.dst}: the kernel answers "network unreachable"`,
+        evidence: [],
+      },
+      `no route to ${packet.dst} in ${where(view)}`,
+    );
   }
 
   const { route, rule } = decision;
@@ -201,21 +204,24 @@ function stepNetns(ctx: WalkContext, c: Cursor): Cursor {
     b.deliver(`delivered to ${packet.dst} in ${where(view)}`);
   }
   if (route.type !== "unicast") {
-    b.hop(view, {
-      layer: "l3",
-      primitive: "route",
-      action: "drop",
-      summary: `${route.type} route for ${route.dst}: the kernel discards the packet`,
-      evidence,
-      command: fibCmd,
-    });
-    b.finding(view, {
-      code: route.type === "blackhole" ? "ROUTE_BLACKHOLE" : "NO_ROUTE",
-      severity: "error",
-      message: `${route.type} route ${route.dst} in table ${route.table} on ${view.node} catches ${packet.dst}`,
-      evidence,
-    });
-    b.stop("Dropped", `${route.type} route ${route.dst} in ${where(view)}`);
+    b.drop(
+      view,
+      {
+        layer: "l3",
+        primitive: "route",
+        action: "drop",
+        summary: `${route.type} route for ${route.dst}: the kernel discards the packet`,
+        evidence,
+        command: fibCmd,
+      },
+      {
+        code: route.type === "blackhole" ? "ROUTE_BLACKHOLE" : "NO_ROUTE",
+        severity: "error",
+        message: `${route.type} route ${route.dst} in table ${route.table} on ${view.node} catches ${packet.dst}`,
+        evidence,
+      },
+      `${route.type} route ${route.dst} in ${where(view)}`,
+    );
   }
 
   const outDev = routeOutDev(route);
@@ -312,21 +318,24 @@ function checkRpFilter(ctx: WalkContext, view: NetnsView, inDev: string, packet:
     ...keys.map((k) => ev.sysctl(k, s.sysctls[k])),
     ...(back.kind === "route" ? [ev.route(back.route)] : []),
   ];
-  ctx.b.hop(view, {
-    layer: "l3",
-    primitive: "sysctl",
-    device: inDev,
-    action: "drop",
-    summary: `strict rp_filter on ${inDev}: the route back to ${packet.src} leaves via ${backDev ?? "nowhere"}, not ${inDev}`,
-    evidence,
-    command: iproute(s, "ip", `route get ${packet.src}`),
-  });
-  ctx.b.finding(view, {
-    code: "RP_FILTER_STRICT",
-    severity: "error",
-    device: inDev,
-    message: `rp_filter=1 (strict) on ${inDev} of ${view.node} drops packets from ${packet.src}: the path is asymmetric (replies would leave via ${backDev ?? "no route"})`,
-    evidence,
-  });
-  ctx.b.stop("Dropped", `strict rp_filter on ${inDev} in ${where(view)}`);
+  ctx.b.drop(
+    view,
+    {
+      layer: "l3",
+      primitive: "sysctl",
+      device: inDev,
+      action: "drop",
+      summary: `strict rp_filter on ${inDev}: the route back to ${packet.src} leaves via ${backDev ?? "nowhere"}, not ${inDev}`,
+      evidence,
+      command: iproute(s, "ip", `route get ${packet.src}`),
+    },
+    {
+      code: "RP_FILTER_STRICT",
+      severity: "error",
+      device: inDev,
+      message: `rp_filter=1 (strict) on ${inDev} of ${view.node} drops packets from ${packet.src}: the path is asymmetric (replies would leave via ${backDev ?? "no route"})`,
+      evidence,
+    },
+    `strict rp_filter on ${inDev} in ${where(view)}`,
+  );
 }
