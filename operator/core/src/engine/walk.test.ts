@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Packet, TraceResult } from "../model/trace.js";
+import { parseIptablesSave } from "../parsers/iptables/index.js";
 import { linkOf, node, podState, topology } from "./testdata/models.js";
 import { trace } from "./walk.js";
 
@@ -202,6 +204,28 @@ describe("findings on the path", () => {
     node(t, 1).host.sysctls["net.ipv4.ip_forward"] = "0";
     const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
     expect(r.verdict).toBe("Delivered");
+  });
+
+  it("BR_NETFILTER_OFF: with kube-proxy's rules on the node and bridge-nf-call-iptables=0, bridged pod traffic bypasses them", () => {
+    const t = topology({ overlay: "vxlan" });
+    const host = node(t, 1).host;
+    // A real kube-proxy node's rules (kubeadm v1.29, captured on this kernel: see parsers/iptables/testdata).
+    const dump = new URL("../parsers/iptables/testdata/captured-kubeadm-nft.txt", import.meta.url);
+    host.netfilter.iptables = parseIptablesSave(readFileSync(dump, "utf8"));
+    host.sysctls["net.bridge.bridge-nf-call-iptables"] = "0";
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Delivered");
+    const f = r.findings.find((x) => x.code === "BR_NETFILTER_OFF");
+    expect(f).toMatchObject({ severity: "warning", device: "cni0", node: "node-1" });
+    expect(f?.evidence[0]?.text).toBe("net.bridge.bridge-nf-call-iptables = 0");
+    expect(r.hops[f?.hop ?? -1]).toMatchObject({ primitive: "bridge-port", device: "veth11" });
+  });
+
+  it("BR_NETFILTER_OFF is not raised on a node without kube-proxy rules", () => {
+    const t = topology({ overlay: "vxlan" });
+    node(t, 1).host.sysctls["net.bridge.bridge-nf-call-iptables"] = "0";
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.findings).toEqual([]);
   });
 
   it("RP_FILTER_STRICT: strict rp_filter drops a packet whose return route leaves by another device", () => {
