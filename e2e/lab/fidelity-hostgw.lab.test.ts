@@ -26,6 +26,6 @@ it("cross node over host-gw routes: the uplink eth0 of both nodes and both pods'
   expect(confirmed).toBe(traced);
   expect(traced).toBeGreaterThanOrEqual(6);
   console.log(
-    `[fidelity] host-gw: ${r.hops.length} hops traced, ${confirmed}/${traced} traversed devices confirmed by counters`,
+    `[fidelity] host-gw: ${r.hops.length} hops traced, ${confirmed}/${traced} traversed devices and traced rules confirmed by counters`,
   );
 });

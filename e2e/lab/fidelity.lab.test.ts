@@ -50,7 +50,7 @@ describe("traced paths match real packets", () => {
     expect(confirmed).toBe(traced);
     expect(traced).toBeGreaterThanOrEqual(4);
     figures.push(
-      `same-node: ${r.hops.length} hops traced, ${confirmed}/${traced} traversed devices confirmed by counters`,
+      `same-node: ${r.hops.length} hops traced, ${confirmed}/${traced} traversed devices and traced rules confirmed by counters`,
     );
   });
 
@@ -71,7 +71,7 @@ describe("traced paths match real packets", () => {
     const { traced, confirmed } = await confirmWithCounters(lab, r, src, dst);
     expect(confirmed).toBe(traced);
     figures.push(
-      `cross-node: ${r.hops.length} hops traced, ${confirmed}/${traced} traversed devices confirmed by counters`,
+      `cross-node: ${r.hops.length} hops traced, ${confirmed}/${traced} traversed devices and traced rules confirmed by counters`,
     );
   });
 });

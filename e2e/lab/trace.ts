@@ -80,10 +80,13 @@ export async function confirmWithCounters(
   const devices = traversedDevices(lab, result);
   const others = lab.pods.filter((p) => p !== src && p !== dst);
   const netnsToRead = [...devices.map((d) => d.netns), ...others.map((p) => p.nodeNetns)];
+  const rules = tracedIptablesRules(lab, result);
   const before = await countersOf(lab, netnsToRead);
+  const rulesBefore = await Promise.all(rules.map((r) => ruleCounter(lab, r)));
   const replies = await lab.ping(src, dst.ip, { count: BURST });
   const tcp = await lab.tcpProbe(src, dst.ip, TCP_PORT, { connections: TCP_CONNECTIONS });
   const after = await countersOf(lab, netnsToRead);
+  const rulesAfter = await Promise.all(rules.map((r) => ruleCounter(lab, r)));
   expect(replies).toBe(BURST);
   expect(tcp.connected).toBe(TCP_CONNECTIONS);
   let confirmed = 0;
@@ -92,10 +95,60 @@ export async function confirmWithCounters(
     expect(n, `hop ${d.hop}: ${d.device} in ${d.netns} moved ${n} packets`).toBeGreaterThanOrEqual(BURST);
     confirmed++;
   }
+  // A nat rule sees the first packet of each connection (conntrack does the rest): the ping flow and
+  // every TCP connection. Other tables see every packet of the burst.
+  rules.forEach((r, i) => {
+    const n = (rulesAfter[i] ?? 0) - (rulesBefore[i] ?? 0);
+    const least = r.table === "nat" ? TCP_CONNECTIONS : BURST;
+    expect(
+      n,
+      `hop ${r.hop}: ${r.table}/${r.chain} rule ${r.index} on ${r.netns} counted ${n}`,
+    ).toBeGreaterThanOrEqual(least);
+    confirmed++;
+  });
   // Other pods' veths see at most a stray ARP broadcast, never the burst.
   for (const p of others) {
     const n = moved(before, after, p.nodeNetns, p.hostVeth);
     expect(n, `${p.hostVeth} of ${p.name} (not on the path) moved ${n}`).toBeLessThan(BURST / 2);
   }
-  return { traced: devices.length, confirmed };
+  return { traced: devices.length + rules.length, confirmed };
+}
+
+interface TracedRule {
+  netns: string;
+  table: string;
+  chain: string;
+  index: number;
+  hop: number;
+}
+
+/** The iptables rules a trace says the packet matched ("nat/CNI-… rule 2"), with the node netns they live in. */
+export function tracedIptablesRules(lab: Lab, result: TraceResult): TracedRule[] {
+  const out: TracedRule[] = [];
+  for (const h of result.hops) {
+    const m = h.primitive === "iptables-rule" ? /^(\w+)\/(\S+) rule (\d+)$/.exec(h.rule ?? "") : null;
+    const netns = lab.nodes.find((n) => n.name === h.node)?.netns;
+    if (!m || !netns || h.netns !== "host") continue;
+    out.push({ netns, table: m[1] as string, chain: m[2] as string, index: Number(m[3]), hop: h.index });
+  }
+  return out;
+}
+
+/** The kernel's packet counter of one rule (`iptables -t T -L CHAIN N -v -x -n`). */
+async function ruleCounter(lab: Lab, r: TracedRule): Promise<number> {
+  const out = await lab.exec(r.netns, [
+    "iptables",
+    "-t",
+    r.table,
+    "-L",
+    r.chain,
+    String(r.index),
+    "-v",
+    "-x",
+    "-n",
+  ]);
+  const packets = Number(out.stdout.trim().split(/\s+/)[0]);
+  if (!Number.isFinite(packets))
+    throw new Error(`no counter for ${r.table}/${r.chain} rule ${r.index}: ${out.stdout}`);
+  return packets;
 }
