@@ -112,6 +112,7 @@ function emitIpvsHop(ctx: WalkContext, view: NetnsView, step: IpvsStep, bound: A
     evidence: [step.evidence, ...(bound ? [ev.address(bound)] : [])],
     command: step.command,
     endpoints: step.endpoints,
+    ...(step.affinity ? { affinity: step.affinity } : {}),
     ...(step.packet ? { packet: step.packet } : {}),
   });
 }

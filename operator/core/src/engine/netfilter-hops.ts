@@ -107,6 +107,7 @@ export function emitNetfilter(
       command: step.command,
       ...(packet ? { packet } : {}),
       ...(step.endpoints ? { endpoints: step.endpoints } : {}),
+      ...(step.affinity ? { affinity: step.affinity } : {}),
     });
   }
   for (const what of out.unknown) {

@@ -53,6 +53,8 @@ export interface NftSet {
   /** Value type for maps ("verdict", "ipv4_addr", ...). */
   map?: string | string[];
   flags: string[];
+  /** Default element timeout in seconds (`flags timeout; timeout 3h`), e.g. kube-proxy's affinity sets. */
+  timeout?: number;
   elements: NftSetElement[];
   comment?: string;
 }

@@ -85,6 +85,29 @@ export interface EndpointChoice {
   chosen: boolean;
 }
 
+/** How a Service keeps a client on one endpoint (`sessionAffinity`); kube-proxy only has ClientIP. */
+export const AFFINITY_MODES = ["ClientIP"] as const;
+export type AffinityMode = (typeof AFFINITY_MODES)[number];
+
+/**
+ * A Service's session affinity as the rules implement it. A trace models a connection's first
+ * packet, which no affinity entry matches yet: the endpoint choice is the random one, and this says
+ * that later connections from the same client stick to the endpoint it reached.
+ */
+export interface SessionAffinity {
+  mode: AffinityMode;
+  /** How long the client stays with its endpoint after its last new connection. */
+  timeoutSeconds: number;
+  /** The address that is remembered (the packet's source as it reaches the Service's rules). */
+  client: string;
+  /**
+   * The rules that implement it: iptables `-m recent --rcheck --seconds N` in KUBE-SVC-/KUBE-SVL-
+   * and `--set` in the KUBE-SEP-; nft `affinity-…` sets (`flags timeout; timeout N`), the
+   * `ip saddr @affinity-…` rules and `update @affinity-…`; IPVS `persistent N`.
+   */
+  evidence: Evidence[];
+}
+
 export interface Hop {
   /** 0-based position on the path. */
   index: number;
@@ -111,6 +134,8 @@ export interface Hop {
   outer?: { src: string; dst: string; protocol: "udp" | "ipip"; dport?: number; vni?: number };
   /** For Service hops: every endpoint with its probability. */
   endpoints?: EndpointChoice[];
+  /** For Service hops of a Service with session affinity. */
+  affinity?: SessionAffinity;
 }
 
 export const FINDING_CODES = [

@@ -7,7 +7,7 @@
  * to the next, and stops at the first drop or reject. Evaluators are pure: they read the parsed
  * ruleset and the packet, never the kernel.
  */
-import type { EndpointChoice, Evidence, Packet } from "../../model/trace.js";
+import type { EndpointChoice, Evidence, Packet, SessionAffinity } from "../../model/trace.js";
 
 export type Hook = "prerouting" | "input" | "forward" | "output" | "postrouting";
 
@@ -67,6 +67,8 @@ export interface NetfilterStep {
   evidence: Evidence;
   /** For a Service load-balancing step: every endpoint with its probability. */
   endpoints?: EndpointChoice[];
+  /** For a Service load-balancing step of a Service with session affinity. */
+  affinity?: SessionAffinity;
   /** The packet after this step, if it changed (DNAT/SNAT). */
   packet?: Packet;
   /** Command to see it by hand: `iptables -t nat -S KUBE-SVC-X`, `nft list chain ip kube-proxy service-…`. */

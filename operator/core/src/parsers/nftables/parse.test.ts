@@ -80,7 +80,7 @@ describe("parseNftJson on kube-proxy's golden ruleset (captured from the kernel)
     });
   });
 
-  test("plain sets are kind set with plain keys; the affinity set keeps its flags", () => {
+  test("plain sets are kind set with plain keys; the affinity set keeps its flags and timeout", () => {
     const clusterIps = set(rs, "cluster-ips");
     expect(clusterIps.kind).toBe("set");
     expect(clusterIps.elements.map((e) => e.key)).toEqual([
@@ -93,7 +93,9 @@ describe("parseNftJson on kube-proxy's golden ruleset (captured from the kernel)
     ]);
     const affinity = set(rs, "affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80");
     expect(affinity.flags).toEqual(["timeout"]);
+    expect(affinity.timeout).toBe(10800);
     expect(affinity.elements).toEqual([]);
+    expect(clusterIps.timeout).toBeUndefined();
   });
 
   test("rules are in chain order with 1-based index, handle and rendered text", () => {

@@ -208,6 +208,8 @@ function readSet(o: JsonObject, kind: "set" | "map", place: Place): NftSet {
   else if (Array.isArray(map)) set.map = map.filter((m): m is string => typeof m === "string");
   const comment = stringAt(o, "comment");
   if (comment !== undefined) set.comment = comment;
+  const timeout = numberAt(o, "timeout");
+  if (timeout !== undefined) set.timeout = timeout;
   if (o.elem !== undefined) set.elements = readElements(o.elem, set.kind, place);
   return set;
 }

@@ -5,7 +5,8 @@
  * 0.33333333349, 0.5, (none) gives every endpoint 1/3.
  */
 import type { IptablesChain, IptablesRule, IptablesTable } from "../../../model/iptables.js";
-import type { EndpointChoice } from "../../../model/trace.js";
+import type { EndpointChoice, SessionAffinity } from "../../../model/trace.js";
+import { affinityOf } from "./affinity.js";
 import { evaluateMatch, type MatchEnv } from "./match.js";
 
 /** The endpoints a chain chooses between, and which rule the trace follows. */
@@ -17,6 +18,8 @@ export interface EndpointPlan {
   chosenRule: number;
   /** Set when ctx.endpoint names no endpoint of this chain. */
   problem?: string;
+  /** The Service's session affinity (`-m recent` rules), when it has one. */
+  affinity?: SessionAffinity;
 }
 
 function isRandomStatistic(rule: IptablesRule): boolean {
@@ -112,5 +115,7 @@ export function planEndpoints(
     chosenRule: (found[chosen] as { rule: IptablesRule }).rule.index,
   };
   if (problem) plan.problem = problem;
+  const affinity = affinityOf(table, chain, found[chosen]?.via, env.packet.src);
+  if (affinity) plan.affinity = affinity;
   return plan;
 }

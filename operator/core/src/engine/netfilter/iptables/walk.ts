@@ -213,7 +213,10 @@ function applyTarget(w: Walk, rule: IptablesRule, depth: number, plan: EndpointP
     return { kind: "continue" };
   }
   const extra: Partial<NetfilterStep> = { target: next.name };
-  if (plan?.byRule.has(rule.index)) extra.endpoints = plan.endpoints;
+  if (plan?.byRule.has(rule.index)) {
+    extra.endpoints = plan.endpoints;
+    if (plan.affinity) extra.affinity = plan.affinity;
+  }
   ruleStep(w, rule, target.goto ? "goto" : "jump", extra);
   const sub = walkChain(w, next, depth + 1);
   if (sub.kind === "return") return target.goto ? { kind: "return" } : { kind: "continue" };

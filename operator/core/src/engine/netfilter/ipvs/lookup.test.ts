@@ -125,6 +125,18 @@ describe("ipvsLookup on captured kube-proxy IPVS tables", () => {
     ]);
   });
 
+  it("persistent N is the Service's ClientIP affinity: timeout N, the client, the virtual server as evidence", () => {
+    const step = ipvsLookup(node(table("k8s-ipvs-readme-ipvsadm-ln.txt")), pkt("10.0.0.1", 443));
+    expect(step?.affinity).toEqual({
+      mode: "ClientIP",
+      timeoutSeconds: 10800,
+      client: "172.17.0.2",
+      evidence: [step?.evidence],
+    });
+    expect(step?.affinity?.evidence[0]?.text).toMatch(/^TCP {2}10\.0\.0\.1:443 rr persistent 10800$/m);
+    expect(ipvsLookup(node(otus()), pkt("10.97.181.101", 80))?.affinity).toBeUndefined();
+  });
+
   it("finds NodePort virtual servers on the node IP and the pod gateway, and the LoadBalancer IP (Antrea, k8s 1.28)", () => {
     const s = node(table("antrea-k8s128-andreasm-ipvsadm-Ln.txt"));
     for (const [vip, port] of [

@@ -200,6 +200,16 @@ export function ipvsLookup(
     evidence: evidenceOf(vs),
     command: ipvsadmCommand(state, vs),
     virtualServer: vs,
+    ...(vs.persistent !== undefined
+      ? {
+          affinity: {
+            mode: "ClientIP" as const,
+            timeoutSeconds: vs.persistent,
+            client: packet.src,
+            evidence: [evidenceOf(vs)],
+          },
+        }
+      : {}),
   };
   const schedulable = probabilities.some((p) => p > 0);
   if (!schedulable) {

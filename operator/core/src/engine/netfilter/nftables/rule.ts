@@ -8,6 +8,7 @@ import type { NftChain, NftRule, NftTable } from "../../../model/nftables.js";
 import type { Packet } from "../../../model/trace.js";
 import { isObject, numberAt, objectAt, soleKey, stringAt } from "../../../parsers/nftables/narrow.js";
 import type { NetfilterContext, NetfilterStep } from "../types.js";
+import { affinityOf } from "./affinity.js";
 import { chooseBranch, isNumgen, numgenBranches, toEndpointChoices } from "./endpoints.js";
 import { lookup, mapEntries, readVerdict, type Verdict } from "./maps.js";
 import { type EvalState, isUnknown, matchesPattern, readExpr, type Unknown } from "./values.js";
@@ -32,7 +33,10 @@ export type RuleResult =
   | { kind: "jump" | "goto"; target: string };
 
 const NEXT: RuleResult = { kind: "next" };
-/** Statements with no effect on the path of one traced packet (`set` = `update @affinity {…}`). */
+/**
+ * Statements with no effect on the path of one traced packet (`set` = `update @affinity {…}`, which
+ * the Service step reports as its affinity: see affinity.ts).
+ */
 const IGNORED = new Set(["counter", "log", "notrack", "set"]);
 
 /** `nft list chain ip kube-proxy services`. */
@@ -154,13 +158,10 @@ function runVmap(w: Walk, chain: NftChain, rule: NftRule, vmap: JsonObject, st: 
     if (choice.unknown) w.unknown.push(choice.unknown);
     const chosen = branches[choice.index];
     if (!chosen) return NEXT;
-    return applyVerdict(
-      w,
-      chain,
-      rule,
-      { kind: chosen.kind, target: chosen.chain },
-      { endpoints: toEndpointChoices(branches, choice.index) },
-    );
+    const extra: Partial<NetfilterStep> = { endpoints: toEndpointChoices(branches, choice.index) };
+    const affinity = affinityOf(w.table, chain, chosen.chain, w.packet.src);
+    if (affinity) extra.affinity = affinity;
+    return applyVerdict(w, chain, rule, { kind: chosen.kind, target: chosen.chain }, extra);
   }
   const key = readExpr(vmap.key, st);
   if (isUnknown(key)) return note(w, chain, rule, key);
