@@ -56,8 +56,9 @@ function summaryOf(step: NetfilterStep, hook: Hook, packet: Packet | undefined):
   const at = step.chain.toUpperCase() === HOOK_NAMES[hook] ? where : `${HOOK_NAMES[hook]} ${where}`;
   switch (step.action) {
     case "jump":
+      return `${at}: jump to ${step.target ?? "?"}`;
     case "goto":
-      return `${at}: ${step.action} to ${step.target ?? "?"}`;
+      return `${at}: goto ${step.target ?? "?"}`;
     case "return":
       return `${at}: return to the calling chain`;
     case "policy":
