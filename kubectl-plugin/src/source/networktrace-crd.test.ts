@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import {
+  AFFINITY_MODES,
   FINDING_CODES,
   HOP_ACTIONS,
   LAYERS,
@@ -64,7 +65,9 @@ function validate(value: unknown, schema: Schema, path: string, errors: string[]
     }
   } else if (t === "array") {
     if (!Array.isArray(value)) errors.push(`${path}: expected array`);
-    else value.forEach((v, i) => schema.items && validate(v, schema.items, `${path}[${i}]`, errors));
+    else if (schema.items) {
+      for (const [i, v] of value.entries()) validate(v, schema.items, `${path}[${i}]`, errors);
+    }
   } else if (t === "string" && typeof value !== "string") errors.push(`${path}: expected string`);
   else if (t === "integer" && !Number.isInteger(value)) errors.push(`${path}: expected integer`);
   else if (t === "number" && typeof value !== "number") errors.push(`${path}: expected number`);
@@ -77,7 +80,7 @@ function validate(value: unknown, schema: Schema, path: string, errors: string[]
 }
 
 describe("NetworkTrace CRD (netmap.io/v1alpha1)", () => {
-  it("enumerates exactly the model's verdicts, layers, primitives, actions, finding codes and protocols", () => {
+  it("enumerates exactly the model's verdicts, layers, primitives, actions, finding codes, protocols and affinity modes", () => {
     expect(at(status, "verdict").enum).toEqual([...VERDICTS]);
     expect(at(status, "hops", "[]", "layer").enum).toEqual([...LAYERS]);
     expect(at(status, "hops", "[]", "primitive").enum).toEqual([...PRIMITIVES]);
@@ -86,12 +89,35 @@ describe("NetworkTrace CRD (netmap.io/v1alpha1)", () => {
     expect(at(status, "findings", "[]", "severity").enum).toEqual([...SEVERITIES]);
     expect(at(root, "spec", "protocol").enum).toEqual([...PROTOCOLS]);
     expect(at(status, "packet", "protocol").enum).toEqual([...PROTOCOLS]);
+    expect(at(status, "hops", "[]", "affinity", "mode").enum).toEqual([...AFFINITY_MODES]);
   });
 
   it.each(TRACE_NAMES)("carries the real trace %s in status without losing a field", (name) => {
     const errors: string[] = [];
     validate(loadTrace(name), status, "status", errors);
     expect(errors).toEqual([]);
+  });
+
+  it("keeps a sticky Service's affinity (iptables and nftables mode) in status", () => {
+    for (const name of ["service-sticky-iptables", "service-sticky-nftables"] as const) {
+      const trace = loadTrace(name);
+      const hop = trace.hops.find((h) => h.affinity);
+      expect(hop?.affinity?.evidence.length).toBeGreaterThan(1);
+      const errors: string[] = [];
+      validate(hop, at(status, "hops", "[]"), "hop", errors);
+      expect(errors).toEqual([]);
+    }
+    const errors: string[] = [];
+    validate(
+      { mode: "Sticky", timeoutSeconds: 1.5, client: "x", evidence: [] },
+      at(status, "hops", "[]", "affinity"),
+      "affinity",
+      errors,
+    );
+    expect(errors).toEqual([
+      "affinity.mode: Sticky not in enum",
+      "affinity.timeoutSeconds: expected integer",
+    ]);
   });
 
   it("rejects what the API server would reject or prune", () => {
