@@ -115,3 +115,14 @@ export function hopBody(hop: Hop): string {
   const target = hopTarget(hop);
   return target && !hop.summary.includes(target) ? `${target}: ${hop.summary}` : hop.summary;
 }
+
+/**
+ * "sticky: ClientIP for 10800s (later connections from 10.244.1.3 go to the same endpoint,
+ * 10.244.2.2:8080)" for a Service hop with session affinity; undefined otherwise.
+ */
+export function affinityLabel(hop: Hop): string | undefined {
+  const a = hop.affinity;
+  if (!a) return undefined;
+  const chosen = hop.endpoints?.find((e) => e.chosen)?.address;
+  return `sticky: ${a.mode} for ${a.timeoutSeconds}s (later connections from ${a.client} go to the same endpoint${chosen ? `, ${chosen}` : ""})`;
+}

@@ -43,6 +43,22 @@ describe("renderMermaid on real engine traces", () => {
     ]);
   });
 
+  it("notes a Service hop's endpoints and stickiness next to it, and the DNAT'd destination on its arrow", () => {
+    const src = renderMermaid(loadTrace("service-sticky-iptables"));
+    const lines = src.split("\n");
+    const svc = lines.findIndex((l) => / 6 iptables-rule jump nat\/KUBE-SVC-/.test(l));
+    expect(lines[svc + 1]).toBe(
+      "  Note right of P1: endpoints 10.244.1.2#58;8080 33.3#37;, → 10.244.2.2#58;8080 33.3#37;, 10.244.3.2#58;8080 33.3#37;",
+    );
+    expect(lines[svc + 2]).toBe(
+      "  Note right of P1: sticky#58; ClientIP for 10800s (later connections from 10.244.1.3 go to the same endpoint, 10.244.2.2#58;8080)",
+    );
+    expect(lines[svc + 3]).toMatch(
+      /: 7 iptables-rule dnat nat\/KUBE-SEP-\w+ rule 2 → 10\.244\.2\.2#58;8080$/,
+    );
+    expect(renderMermaid(loadTrace("service-clusterip-iptables"))).not.toContain("sticky");
+  });
+
   it("escapes what Mermaid would parse", () => {
     expect(escapeMermaid('a;b #c 50% <x> "q": y\nz')).toBe(
       "a#59;b #35;c 50#37; #lt;x#gt; #quot;q#quot;#58; y z",

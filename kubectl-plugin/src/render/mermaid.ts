@@ -4,7 +4,7 @@
  * render it, so a trace can go into an incident report as a picture.
  */
 import type { Hop, TraceResult } from "@netmap/core";
-import { findingsByHop, formatProbability, packetLabel, tunnelLabel } from "./layout.js";
+import { affinityLabel, findingsByHop, formatProbability, packetLabel, tunnelLabel } from "./layout.js";
 
 interface Participant {
   id: string;
@@ -75,7 +75,11 @@ export function renderMermaid(result: TraceResult): string {
     const src = from ?? to;
     const arrow = hop.action === "drop" || hop.action === "reject" ? "-x" : "->>";
     const target = hop.rule ?? hop.device;
-    const label = `${hop.index} ${hop.primitive} ${hop.action}${target ? ` ${target}` : ""}`;
+    const translated =
+      hop.action === "dnat" && hop.packet
+        ? ` → ${hop.packet.dst}${hop.packet.dport !== undefined ? `:${hop.packet.dport}` : ""}`
+        : "";
+    const label = `${hop.index} ${hop.primitive} ${hop.action}${target ? ` ${target}` : ""}${translated}`;
     body.push(`  ${src.id}${arrow}${to.id}: ${escapeMermaid(label)}`);
     if (hop.endpoints && hop.endpoints.length > 0) {
       const eps = hop.endpoints
@@ -83,6 +87,8 @@ export function renderMermaid(result: TraceResult): string {
         .join(", ");
       body.push(`  Note right of ${to.id}: ${escapeMermaid(`endpoints ${eps}`)}`);
     }
+    const sticky = affinityLabel(hop);
+    if (sticky) body.push(`  Note right of ${to.id}: ${escapeMermaid(sticky)}`);
     for (const f of findings.get(hop.index) ?? []) {
       body.push(`  Note over ${to.id}: ${escapeMermaid(`! ${f.code}`)}`);
     }

@@ -5,6 +5,7 @@
  */
 import type { EndpointChoice, Finding, Hop, TraceResult } from "@netmap/core";
 import {
+  affinityLabel,
   findingsByHop,
   formatProbability,
   hopBody,
@@ -65,6 +66,8 @@ function renderHop(
   const lines = wordWrap(body, bodyWidth).map((l, i) => (i === 0 ? head : " ".repeat(head.length)) + l);
   const sub = " ".repeat(HOP_INDENT + INDEX_W + 2);
   if (hop.endpoints && hop.endpoints.length > 0) lines.push(...renderEndpoints(hop.endpoints, sub, width));
+  const sticky = affinityLabel(hop);
+  if (sticky) lines.push(...wrapWithIndent(sticky, width, sub.length, sub.length + 2));
   for (const f of findings) {
     lines.push(...wrapWithIndent(`! ${f.code}: ${f.message}`, width, sub.length, sub.length + 2));
   }
@@ -80,8 +83,11 @@ function renderEndpoints(endpoints: EndpointChoice[], indent: string, width: num
   const addrW = Math.max(...endpoints.map((e) => e.address.length));
   for (const e of endpoints) {
     const mark = e.chosen ? "->" : "  ";
-    const text = `${mark} ${formatProbability(e.probability).padStart(6)}  ${e.address.padEnd(addrW)}  ${e.via}${e.chosen ? "  (followed)" : ""}`;
-    lines.push(truncate(`${indent}${text}`, width));
+    const head = `${indent}${mark} ${formatProbability(e.probability).padStart(6)}  ${e.address.padEnd(addrW)}  `;
+    // A long chain name (nft's endpoint-…) is cut, never the address, the probability or "(followed)".
+    const tail = e.chosen ? "  (followed)" : "";
+    const room = width - [...head].length - tail.length;
+    lines.push(truncate(`${head}${room >= 4 ? truncate(e.via, room) : ""}${tail}`, width));
   }
   return lines;
 }
@@ -91,6 +97,11 @@ function renderEvidence(hop: Hop, indent: string, width: number): string[] {
   for (const e of hop.evidence) {
     const where = e.line !== undefined ? `${e.source}, line ${e.line}` : e.source;
     lines.push(...wrapWithIndent(`from ${where}:`, width, indent.length, indent.length + 2));
+    for (const chunk of hardWrap(e.text, width - indent.length - 2)) lines.push(`${indent}| ${chunk}`);
+  }
+  for (const e of hop.affinity?.evidence ?? []) {
+    const where = e.line !== undefined ? `${e.source}, line ${e.line}` : e.source;
+    lines.push(...wrapWithIndent(`sticky, from ${where}:`, width, indent.length, indent.length + 2));
     for (const chunk of hardWrap(e.text, width - indent.length - 2)) lines.push(`${indent}| ${chunk}`);
   }
   return lines;

@@ -138,6 +138,42 @@ describe("TraceView on a real cross-node trace", () => {
   });
 });
 
+describe("TraceView on a real Service trace", () => {
+  it("lists every endpoint under the Service hop with its probability, the followed one marked, even with nft's long chain names", () => {
+    for (const name of ["service-clusterip-iptables", "service-clusterip-nftables"] as const) {
+      const result = loadTrace(name);
+      const frame = plain(view(result).lastFrame());
+      for (const e of result.hops.find((h) => h.endpoints)?.endpoints ?? []) {
+        const line = frame.split("\n").find((l) => l.includes(` 33.3% ${e.address} `));
+        expect(line, frame).toBeDefined();
+        expect(line?.trimStart().startsWith("→")).toBe(e.chosen);
+        expect(line?.endsWith(" (followed)")).toBe(e.chosen);
+      }
+    }
+  });
+
+  it("says a ClientIP Service is sticky under its hop, and Enter shows the rules that make it so", async () => {
+    const result = loadTrace("service-sticky-iptables");
+    const svc = result.hops.findIndex((h) => h.affinity);
+    const { stdin, lastFrame } = view(result, 80, 80);
+    expect(plain(lastFrame())).toContain("sticky: ClientIP for 10800s (later connections from 10.244.1.3");
+    stdin.write("g");
+    await tick();
+    for (let i = 0; i < svc; i++) {
+      stdin.write("j");
+      await tick();
+    }
+    await eventually(() => expect(selectedLine(plain(lastFrame()))).toMatch(new RegExp(`^▸ +${svc} `)));
+    stdin.write(ENTER);
+    await eventually(() => expect(plain(lastFrame())).toContain("sticky, from iptables-save:103"));
+    const frame = plain(lastFrame());
+    expect(frame).toMatch(/^ +same endpoint, 10\.244\.2\.2:8080\)$/m);
+    expect(frame).toContain("sticky, from iptables-save:78");
+    expect(frame).toMatch(/│ .*-m recent --rcheck\n +│ --seconds 10800 --reap/);
+    for (const line of frame.split("\n")) expect([...line].length).toBeLessThanOrEqual(80);
+  });
+});
+
 describe("TraceView findings", () => {
   it("marks the finding on its hop", () => {
     const result = loadTrace("cross-node-mtu");

@@ -4,6 +4,7 @@
  */
 import type { Finding, Hop, TraceResult } from "@netmap/core";
 import {
+  affinityLabel,
   findingsByHop,
   formatProbability,
   hopBody,
@@ -77,11 +78,21 @@ function hopLines(hop: Hop, pos: number, findings: Finding[], opts: LineOptions)
     spans: fit(spans2, opts.width),
   });
   for (const [i, e] of (hop.endpoints ?? []).entries()) {
-    const text = `${e.chosen ? "→" : " "} ${formatProbability(e.probability).padStart(6)} ${e.address} ${e.via}${e.chosen ? " (followed)" : ""}`;
+    // A long chain name (nft's endpoint-…) is cut, never the address, the probability or "(followed)".
+    const head = `${e.chosen ? "→" : " "} ${formatProbability(e.probability).padStart(6)} ${e.address} `;
+    const tail = e.chosen ? " (followed)" : "";
+    const room = opts.width - indent.length - [...head].length - tail.length;
+    const text = `${head}${room >= 4 ? truncate(e.via, room) : ""}${tail}`;
     lines.push(sub(`ep-${i}`, [{ text: indent }, { text, ...(e.chosen ? { bold: true } : { dim: true }) }]));
   }
   const open = opts.expanded.has(pos);
   const w = Math.max(10, opts.width - indent.length - 2);
+  const sticky = affinityLabel(hop);
+  if (sticky) {
+    for (const [j, chunk] of (open ? wordWrap(sticky, w + 2) : [sticky]).entries()) {
+      lines.push(sub(`sticky-${j}`, [{ text: indent }, { text: chunk, colour: "cyan" }]));
+    }
+  }
   for (const [i, f] of findings.entries()) {
     const text = `! ${f.code}: ${f.message}`;
     const chunks = open ? wordWrap(text, w + 2) : [text];
@@ -98,6 +109,13 @@ function hopLines(hop: Hop, pos: number, findings: Finding[], opts: LineOptions)
       lines.push(sub(`ev-${i}`, [{ text: indent }, { text: `from ${where}`, dim: true }]));
       for (const [j, chunk] of hardWrap(e.text, w).entries()) {
         lines.push(sub(`ev-${i}-${j}`, [{ text: `${indent}│ ` }, { text: chunk }]));
+      }
+    }
+    for (const [i, e] of (hop.affinity?.evidence ?? []).entries()) {
+      const where = e.line !== undefined ? `${e.source}:${e.line}` : e.source;
+      lines.push(sub(`aff-${i}`, [{ text: indent }, { text: `sticky, from ${where}`, dim: true }]));
+      for (const [j, chunk] of hardWrap(e.text, w).entries()) {
+        lines.push(sub(`aff-${i}-${j}`, [{ text: `${indent}│ ` }, { text: chunk }]));
       }
     }
     for (const [j, chunk] of wordWrap(`$ ${hop.command}`, w + 2).entries()) {

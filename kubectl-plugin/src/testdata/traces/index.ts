@@ -10,6 +10,14 @@ export const TRACE_NAMES = [
   "no-route-dropped",
   "cross-node-hostgw-udp",
   "missing-node-unknown",
+  "service-clusterip-iptables",
+  "service-clusterip-nftables",
+  "service-sticky-iptables",
+  "service-sticky-nftables",
+  "service-no-endpoints-iptables",
+  "service-no-endpoints-nftables",
+  "service-nodeport-iptables",
+  "service-nodeport-nftables",
 ] as const;
 
 /** One trace file's name. */
