@@ -9,6 +9,7 @@ import type { Hop, Packet, TraceResult } from "@netmap/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLab, type Lab, type LabPod } from "./lab.js";
 import {
+  AFFINITY_SECONDS,
   conntrackDnat,
   flushConntrack,
   installServices,
@@ -267,6 +268,12 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
       expect(r.verdict, r.reason).toBe("Delivered");
       const { choice, dnat } = serviceHops(r);
       expect(choice.endpoints).toHaveLength(3);
+      // The trace says the Service is sticky, for how long, and for which client.
+      expect(choice.affinity).toMatchObject({
+        mode: "ClientIP",
+        timeoutSeconds: AFFINITY_SECONDS,
+        client: src.ip,
+      });
       const sepOrEndpoint = chainOf(dnat).split("/").slice(1).join("/");
       const before = await readCounters(nodeNetns(1), [choice]);
       await flushConntrack(lab, nodeNetns(1));
@@ -292,6 +299,12 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
         const rows = await ruleCounters(lab, nodeNetns(1), "nat", chainOf(choice).split("/")[1] as string);
         const rcheck = rows.filter((x) => /recent: CHECK seconds: 10800 reap/.test(x.text));
         expect(rcheck).toHaveLength(3);
+        // The affinity evidence is those three --rcheck rules, then the followed KUBE-SEP's --set.
+        const evidence = choice.affinity?.evidence.map((e) => e.text) ?? [];
+        expect(
+          evidence.slice(0, 3).every((t) => t.includes("-m recent --rcheck --seconds 10800 --reap")),
+        ).toBe(true);
+        expect(evidence[3]).toBe(dnat.evidence[0]?.text);
         const delta = (line: number) =>
           (after.get(`${chainOf(choice)} rule ${line}`) ?? 0) -
           (before.get(`${chainOf(choice)} rule ${line}`) ?? 0);
@@ -304,6 +317,9 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
         const set = via.replace(/^endpoint-/, "affinity-");
         const listing = await lab.exec(nodeNetns(1), ["nft", "list", "set", "ip", "kube-proxy", set]);
         expect(listing.stdout).toContain(src.ip);
+        expect(listing.stdout).toContain("timeout 3h");
+        // The affinity evidence names every endpoint's affinity set, the one that holds the client included.
+        expect(choice.affinity?.evidence.some((e) => e.text.includes(`@${set} goto`))).toBe(true);
         figures.push(`affinity: 10/10 on ${reached[0]}, ${set} holds ${src.ip}`);
       }
     });
