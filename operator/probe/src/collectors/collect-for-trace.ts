@@ -26,28 +26,21 @@ const IPTABLES_BUILTINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "
 /** Tables read in full at most (a node with more nft tables than this is not a node). */
 const MAX_NFT_TABLES = 64;
 
-interface ChainListing {
-  family: string;
-  table: string;
-  name: string;
-  hook?: string;
-}
-
-function chainListing(json: string): ChainListing[] {
+/** Per nft table (`family name`): the names of its base chains (only those are kept). */
+function baseChainsByTable(json: string): Map<string, string[]> {
   const doc: unknown = JSON.parse(json);
   const items = typeof doc === "object" && doc !== null && "nftables" in doc ? doc.nftables : undefined;
   if (!Array.isArray(items)) throw new Error("nft -j list chains: expected {nftables: [...]}");
-  const out: ChainListing[] = [];
+  const out = new Map<string, string[]>();
   for (const item of items as unknown[]) {
     if (typeof item !== "object" || item === null || !("chain" in item)) continue;
     const c = item.chain as Partial<Record<string, unknown>>;
-    if (typeof c.family !== "string" || typeof c.table !== "string" || typeof c.name !== "string") continue;
-    out.push({
-      family: c.family,
-      table: c.table,
-      name: c.name,
-      ...(typeof c.hook === "string" ? { hook: c.hook } : {}),
-    });
+    if (c.family !== "ip" && c.family !== "inet") continue;
+    if (typeof c.table !== "string" || typeof c.name !== "string" || typeof c.hook !== "string") continue;
+    const key = `${c.family} ${c.table}`;
+    const list = out.get(key);
+    if (list) list.push(c.name);
+    else out.set(key, [c.name]);
   }
   return out;
 }
@@ -61,18 +54,11 @@ export async function nftTablesForTrace(netns: string): Promise<NftRuleset | und
   const list = await netnsExec(netns, ["nft", "-j", "list", "chains"]);
   if (list.toolMissing) return undefined;
   if (list.exitCode !== 0) throw new Error(`nft -j list chains failed: ${list.stderr.trim()}`);
-  const byTable = new Map<string, ChainListing[]>();
-  for (const c of chainListing(list.stdout)) {
-    if (c.family !== "ip" && c.family !== "inet") continue;
-    const key = `${c.family} ${c.table}`;
-    byTable.set(key, [...(byTable.get(key) ?? []), c]);
-  }
-  const wanted = [...byTable.entries()].filter(([, chains]) => {
-    const bases = chains.filter((c) => c.hook !== undefined);
-    if (bases.length === 0) return false;
-    const first = chains[0] as ChainListing;
-    const iptablesNft = IPTABLES_TABLES.has(first.table) && bases.every((c) => IPTABLES_BUILTINS.has(c.name));
-    return !iptablesNft;
+  // A table without base chains is never entered by a packet; iptables-nft's tables are read by
+  // the iptables reader (named like an iptables table, base chains named like its built-ins).
+  const wanted = [...baseChainsByTable(list.stdout).entries()].filter(([key, bases]) => {
+    const table = key.slice(key.indexOf(" ") + 1);
+    return !(IPTABLES_TABLES.has(table) && bases.every((c) => IPTABLES_BUILTINS.has(c)));
   });
   if (wanted.length > MAX_NFT_TABLES) throw new Error(`more than ${MAX_NFT_TABLES} nft tables`);
   const ruleset: NftRuleset = { tables: [] };
