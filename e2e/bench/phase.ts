@@ -1,0 +1,143 @@
+/**
+ * One measured phase of the benchmark, run in a fresh `node` process so phases never share a heap:
+ * `node phase.js <phase> <json args>`. Prints one JSON line: the phase's own wall time (module
+ * loading and reading input files excluded) and the process's RSS high-water mark
+ * (process.resourceUsage().maxRSS), plus what the phase found.
+ */
+import { readFileSync } from "node:fs";
+import {
+  assembleNodeState,
+  clusterFactsFromNodes,
+  type NodeState,
+  type Packet,
+  parseIptablesSave,
+  parseNftJson,
+  SOURCES,
+  type SourceName,
+  type TraceResult,
+  trace,
+} from "@netmap/core";
+import { collectNode, collectNodeForTrace, type OnDemandIptablesRuleset, traceOnDemand } from "@netmap/probe";
+
+export interface PhaseNode {
+  name: string;
+  /** Host netns path of the node. */
+  netns: string;
+  /** Pod IPs whose netns the trace needs on this node. */
+  podIps: string[];
+}
+
+export interface TraceArgs {
+  nodes: PhaseNode[];
+  packet: Packet;
+  /** Sources of the dump-based collection (the whole-ruleset dumps it runs). */
+  dumps?: SourceName[];
+}
+
+export interface PhaseReport {
+  phase: string;
+  ms: number;
+  maxRssKiB: number;
+  detail: Record<string, string | number>;
+}
+
+function summary(r: TraceResult): Record<string, string | number> {
+  const dnat = r.hops.find((h) => h.action === "dnat");
+  return {
+    verdict: r.verdict,
+    hops: r.hops.length,
+    dnatTo: dnat?.packet ? `${dnat.packet.dst}:${dnat.packet.dport ?? ""}` : "-",
+    reason: r.reason.slice(0, 120),
+  };
+}
+
+async function run(phase: string, arg: string): Promise<PhaseReport> {
+  const detail: Record<string, string | number> = {};
+  let t0 = 0;
+  switch (phase) {
+    case "baseline":
+      t0 = performance.now();
+      break;
+    case "parse-iptables": {
+      const text = readFileSync(arg, "latin1");
+      t0 = performance.now();
+      const rs = parseIptablesSave(text);
+      detail.rules = [...rs.tables.values()].reduce((n, t) => n + t.ruleCount, 0);
+      detail.chains = [...rs.tables.values()].reduce((n, t) => n + t.chainNames().length, 0);
+      break;
+    }
+    case "parse-nft": {
+      const text = readFileSync(arg, "latin1");
+      t0 = performance.now();
+      const rs = parseNftJson(text);
+      let chains = 0;
+      let rules = 0;
+      let elements = 0;
+      for (const t of rs.tables) {
+        chains += t.chains.size;
+        for (const c of t.chains.values()) rules += c.rules.length;
+        for (const s of t.sets.values()) elements += s.elements.length;
+      }
+      Object.assign(detail, { chains, rules, elements });
+      break;
+    }
+    case "trace-dump": {
+      // Today's collector, restricted to one whole-ruleset dump per family: collect + parse + walk.
+      const a = JSON.parse(arg) as TraceArgs;
+      const dumps = a.dumps ?? [];
+      const sources = SOURCES.map((s) => s.name).filter(
+        (s) => !(s === "iptables-save" || s === "nft-ruleset") || dumps.includes(s),
+      );
+      t0 = performance.now();
+      const nodes: NodeState[] = await Promise.all(
+        a.nodes.map(async (n) =>
+          assembleNodeState(
+            await collectNode({ node: n.name, hostNetns: n.netns, podIps: n.podIps, sources }),
+          ),
+        ),
+      );
+      const r = trace({ nodes, facts: clusterFactsFromNodes(nodes), packet: a.packet });
+      Object.assign(detail, summary(r));
+      break;
+    }
+    case "trace-on-demand": {
+      const a = JSON.parse(arg) as TraceArgs;
+      t0 = performance.now();
+      const got = await Promise.all(
+        a.nodes.map((n) => collectNodeForTrace({ node: n.name, hostNetns: n.netns, podIps: n.podIps })),
+      );
+      const tCollected = performance.now();
+      const nodes = got.map((g) => g.state);
+      const rulesets = got
+        .map((g) => g.iptables)
+        .filter((r): r is OnDemandIptablesRuleset => r !== undefined);
+      const r = await traceOnDemand(
+        { nodes, facts: clusterFactsFromNodes(nodes), packet: a.packet },
+        rulesets,
+      );
+      Object.assign(detail, summary(r.result), {
+        rounds: r.rounds,
+        iptablesS: r.commands,
+        collectMs: Math.round(tCollected - t0),
+        ipMs: got.map((g) => Math.round(g.timings.collect)).join("/"),
+        nftMs: got.map((g) => Math.round(g.timings.netfilter)).join("/"),
+      });
+      break;
+    }
+    default:
+      throw new Error(`unknown phase ${phase}`);
+  }
+  const ms = performance.now() - t0;
+  return { phase, ms, maxRssKiB: process.resourceUsage().maxRSS, detail };
+}
+
+const [phase, arg] = process.argv.slice(2);
+if (phase !== undefined) {
+  run(phase, arg ?? "").then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
