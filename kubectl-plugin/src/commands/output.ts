@@ -17,9 +17,20 @@ export interface ShowOptions {
   verbose: boolean;
 }
 
-/** Decides the view: the TUI only on an interactive terminal, plain text otherwise. */
+/** CI systems set CI (or CONTINUOUS_INTEGRATION), as Ink and most tools read it; "0"/"false" mean no. */
+function inCi(env: Io["env"]): boolean {
+  return ["CI", "CONTINUOUS_INTEGRATION"].some(
+    (k) => env[k] !== undefined && env[k] !== "0" && env[k] !== "false",
+  );
+}
+
+/**
+ * Decides the view: the TUI only on an interactive terminal outside CI, plain text otherwise (a CI
+ * job with a pseudo-terminal is still headless, and Ink renders no frames there).
+ */
 export function chooseOutput(requested: TraceOutput | undefined, io: Io): TraceOutput {
-  const interactive = io.stdout.isTTY === true && io.stdin.isTTY === true && io.env.TERM !== "dumb";
+  const interactive =
+    io.stdout.isTTY === true && io.stdin.isTTY === true && io.env.TERM !== "dumb" && !inCi(io.env);
   if (requested === undefined || requested === "tui") return interactive ? "tui" : "text";
   return requested;
 }
@@ -52,7 +63,7 @@ export function formatProgress(e: ProgressEvent): string {
 export async function showTrace(source: TraceSource, opts: ShowOptions, io: Io): Promise<void> {
   const output = chooseOutput(opts.output, io);
   if (opts.output === "tui" && output !== "tui") {
-    io.stderr.write("note: -o tui needs an interactive terminal; printing text instead\n");
+    io.stderr.write("note: -o tui needs an interactive terminal (and no CI); printing text instead\n");
   }
   if (output === "tui") {
     const { runTui } = await import("../tui/run.js");

@@ -1,9 +1,21 @@
 import type { TraceResult } from "@netmap/core";
 import { render } from "ink-testing-library";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { loadTrace } from "../testdata/traces/index.js";
 import { App } from "./App.js";
 import { TraceView } from "./TraceView.js";
+
+// These tests are about an interactive terminal. Ink reads CI when it is imported and, in CI, renders
+// only the last frame: clear it before the imports above run (vi.hoisted), and restore it after.
+const ciEnv = vi.hoisted(() => {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  return saved;
+});
+afterAll(() => {
+  for (const [k, v] of Object.entries(ciEnv)) if (v !== undefined) process.env[k] = v;
+});
 
 const DOWN = "\u001b[B";
 const UP = "\u001b[A";

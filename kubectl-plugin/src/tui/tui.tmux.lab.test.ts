@@ -40,7 +40,13 @@ describe.skipIf(!hasTmux)("kubectl netmap TUI in tmux", () => {
   });
 
   it("navigates, expands, queues a command and quits on a real cross-node trace", async () => {
+    // A person's terminal, not a CI job: with CI set the plugin (and Ink) would stay headless.
     const cmd = [
+      "env",
+      "-u",
+      "CI",
+      "-u",
+      "CONTINUOUS_INTEGRATION",
       process.execPath,
       join(PLUGIN, "bin/kubectl-netmap.js"),
       "trace",
