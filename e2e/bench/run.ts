@@ -373,9 +373,20 @@ async function main(): Promise<void> {
     process.stdout.write(
       `rule set: iptables-restore input ${(files.iptablesBytes / 1e6).toFixed(1)} MB, nft script ${(files.nftBytes / 1e6).toFixed(1)} MB; traced: pod ${lab.pods[0]?.ip} → svc${TRACED} ${clusterIpOf(TRACED)}:${SERVICE_PORT} (first endpoint ${n2pod.ip}:${TARGET_PORT} on node-2)\n`,
     );
+    const empty: Sample = { ms: [], rssKiB: [] };
+    for (let i = 0; i < REPEAT; i++) {
+      const out = await runOk([
+        process.execPath,
+        "-e",
+        "process.stdout.write(String(process.resourceUsage().maxRSS))",
+      ]);
+      empty.ms.push(0);
+      empty.rssKiB.push(Number(out));
+    }
     const base = await repeatPhase("baseline", "");
     header("process");
-    row("baseline: empty node process (peak RSS)", base);
+    row("baseline: empty node process (node -e '')", empty);
+    row("baseline: phase process, @netmap/core + probe loaded, idle", base);
 
     await benchIptables(lab, files, work);
     // A fresh lab for nftables mode: 60k iptables-nft chains next to the kube-proxy table would slow
