@@ -68,6 +68,11 @@ export interface IptablesTable {
   chainNames(): string[];
   /** The chain with its rules parsed (on first access), or undefined if the table has no such chain. */
   chain(name: string): IptablesChain | undefined;
+  /**
+   * The command whose output a chain's rules (and their line numbers) come from, for evidence;
+   * `iptables-save` when absent. A table read chain by chain says `iptables -t nat -S CHAIN -v`.
+   */
+  evidenceSource?(chain: string): string;
 }
 
 export interface IptablesRuleset {

@@ -65,6 +65,11 @@ export class OnDemandIptablesTable implements IptablesTable {
     return this.source(name)?.chain(name);
   }
 
+  /** Evidence names the command each chain was read with; its line numbers count in that listing. */
+  evidenceSource(chain: string): string {
+    return `iptables -t ${this.name} -S ${chain} -v`;
+  }
+
   /** For the evaluator's skim of long chains (KUBE-SERVICES): see SkimmableTable. */
   chainHeader(name: string): { chain: IptablesChain; ruleCount: number } | undefined {
     return this.source(name)?.chainHeader(name);

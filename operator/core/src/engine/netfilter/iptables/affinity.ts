@@ -11,6 +11,7 @@
  */
 import type { IptablesChain, IptablesMatch, IptablesRule, IptablesTable } from "../../../model/iptables.js";
 import type { Evidence, SessionAffinity } from "../../../model/trace.js";
+import { evidenceSource } from "./evidence.js";
 
 function recentMatch(rule: IptablesRule): IptablesMatch | undefined {
   return rule.matches.find((m) => m.module === "recent");
@@ -28,8 +29,8 @@ function checkSeconds(rule: IptablesRule): number | undefined {
   return Number.isInteger(seconds) && seconds > 0 ? seconds : undefined;
 }
 
-function evidenceOf(rule: IptablesRule): Evidence {
-  return { source: "iptables-save", text: rule.text, line: rule.line };
+function evidenceOf(table: IptablesTable, rule: IptablesRule): Evidence {
+  return { source: evidenceSource(table, rule.chain), text: rule.text, line: rule.line };
 }
 
 /**
@@ -49,12 +50,12 @@ export function affinityOf(
   const first = checks[0];
   const timeoutSeconds = first ? checkSeconds(first) : undefined;
   if (timeoutSeconds === undefined) return undefined;
-  const evidence = checks.map(evidenceOf);
+  const evidence = checks.map((r) => evidenceOf(table, r));
   const sep = chosen !== undefined ? table.chain(chosen) : undefined;
   const set = sep?.rules.find((r) => {
     const m = recentMatch(r);
     return m !== undefined && hasOption(m, "set");
   });
-  if (set) evidence.push(evidenceOf(set));
+  if (set) evidence.push(evidenceOf(table, set));
   return { mode: "ClientIP", timeoutSeconds, client, evidence };
 }

@@ -13,6 +13,7 @@ import type {
 import type { Packet } from "../../../model/trace.js";
 import type { ChainOutcome, NetfilterStep } from "../types.js";
 import { type EndpointPlan, planEndpoints } from "./endpoints.js";
+import { evidenceSource } from "./evidence.js";
 import { describeUnknown, evaluateMatch, type MatchEnv } from "./match.js";
 import { isSkimmable, mayMatch } from "./skim.js";
 
@@ -82,7 +83,7 @@ function ruleStep(
     chain: rule.chain,
     ruleIndex: rule.index,
     action,
-    evidence: { source: "iptables-save", text: rule.text, line: rule.line },
+    evidence: { source: evidenceSource(w.table, rule.chain), text: rule.text, line: rule.line },
     command: command(w.tableName, rule.chain),
     ...extra,
   };
@@ -305,7 +306,7 @@ export function walkBaseChain(
       table: tableName,
       chain: chain.name,
       action: "policy",
-      evidence: { source: "iptables-save", text, line: chain.line },
+      evidence: { source: evidenceSource(table, chain.name), text, line: chain.line },
       command: command(tableName, chain.name),
     });
   }
