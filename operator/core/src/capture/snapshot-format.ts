@@ -14,8 +14,19 @@ import type { SourceName } from "./sources.js";
 export const SNAPSHOT_FORMAT_VERSION = 1;
 
 export interface CapturedSource {
-  /** The exact argv that was run. */
+  /**
+   * The exact argv that was run, or for a source assembled from several commands (`commands`),
+   * the one command whose output it stands for (`nft -j list ruleset`).
+   */
   argv: string[];
+  /**
+   * Set when the output was assembled from several commands rather than by running `argv`: the
+   * exact argv of each, in the order they ran. nft-ruleset is `nft -j list tables`,
+   * `nft -j list chains`, then `nft -j list table <family> <name>` for each table that is not
+   * iptables-nft's, merged into one `{"nftables": [metainfo, …]}` document. Absent in snapshots
+   * taken before this field existed (their nft-ruleset is the whole `nft -j list ruleset`).
+   */
+  commands?: string[][];
   /** "ok", or "absent" when an optional tool is not installed / the kernel lacks the feature. */
   status: "ok" | "absent";
   exitCode?: number;

@@ -103,6 +103,8 @@ export const SOURCES: readonly SourceSpec[] = [
     optional: true,
   },
   {
+    // The collector assembles this from `nft -j list tables/chains` and one `nft -j list table`
+    // per table that is not iptables-nft's (CapturedSource.commands); argv is what it stands for.
     name: "nft-ruleset",
     file: "nft-ruleset.json",
     argv: ["nft", "-j", "list", "ruleset"],

@@ -11,6 +11,7 @@
  */
 import {
   assembleNodeState,
+  isIptablesNftShape,
   type NftRuleset,
   type NodeState,
   parseNftJson,
@@ -18,59 +19,26 @@ import {
   type SourceName,
 } from "@netmap/core";
 import { type CollectNodeOptions, collectNode } from "./collect-node.js";
-import { netnsExec, resolveNetnsPath } from "./netns-exec.js";
+import { resolveNetnsPath } from "./netns-exec.js";
+import { readNftTables } from "./nft-tables.js";
 import { type OnDemandIptablesRuleset, onDemandIptables } from "./on-demand-iptables.js";
-
-const IPTABLES_TABLES = new Set(["filter", "nat", "mangle", "raw", "security"]);
-const IPTABLES_BUILTINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
-/** Tables read in full at most (a node with more nft tables than this is not a node). */
-const MAX_NFT_TABLES = 64;
-
-/** Per nft table (`family name`): the names of its base chains (only those are kept). */
-function baseChainsByTable(json: string): Map<string, string[]> {
-  const doc: unknown = JSON.parse(json);
-  const items = typeof doc === "object" && doc !== null && "nftables" in doc ? doc.nftables : undefined;
-  if (!Array.isArray(items)) throw new Error("nft -j list chains: expected {nftables: [...]}");
-  const out = new Map<string, string[]>();
-  for (const item of items as unknown[]) {
-    if (typeof item !== "object" || item === null || !("chain" in item)) continue;
-    const c = item.chain as Partial<Record<string, unknown>>;
-    if (c.family !== "ip" && c.family !== "inet") continue;
-    if (typeof c.table !== "string" || typeof c.name !== "string" || typeof c.hook !== "string") continue;
-    const key = `${c.family} ${c.table}`;
-    const list = out.get(key);
-    if (list) list.push(c.name);
-    else out.set(key, [c.name]);
-  }
-  return out;
-}
 
 /**
  * The nft tables of the netns that an IPv4 trace can cross (family ip/inet, with base chains),
- * leaving out the ones iptables-nft manages (named like an iptables table, base chains all named
- * like iptables' built-ins). Undefined when nft is not installed.
+ * leaving out the ones iptables-nft manages (isIptablesNftShape). Undefined when nft is not installed.
  */
 export async function nftTablesForTrace(netns: string): Promise<NftRuleset | undefined> {
-  const list = await netnsExec(netns, ["nft", "-j", "list", "chains"]);
-  if (list.toolMissing) return undefined;
-  if (list.exitCode !== 0) throw new Error(`nft -j list chains failed: ${list.stderr.trim()}`);
   // A table without base chains is never entered by a packet; iptables-nft's tables are read by
-  // the iptables reader (named like an iptables table, base chains named like its built-ins).
-  const wanted = [...baseChainsByTable(list.stdout).entries()].filter(([key, bases]) => {
-    const table = key.slice(key.indexOf(" ") + 1);
-    return !(IPTABLES_TABLES.has(table) && bases.every((c) => IPTABLES_BUILTINS.has(c)));
-  });
-  if (wanted.length > MAX_NFT_TABLES) throw new Error(`more than ${MAX_NFT_TABLES} nft tables`);
-  const ruleset: NftRuleset = { tables: [] };
-  for (const [key] of wanted) {
-    const [family, table] = key.split(" ") as [string, string];
-    const r = await netnsExec(netns, ["nft", "-j", "list", "table", family, table]);
-    if (r.exitCode !== 0) throw new Error(`nft -j list table ${key} failed: ${r.stderr.trim()}`);
-    const part = parseNftJson(r.stdout);
-    ruleset.version ??= part.version;
-    ruleset.tables.push(...part.tables);
+  // the iptables reader.
+  const read = await readNftTables(
+    netns,
+    (t) => (t.family === "ip" || t.family === "inet") && t.baseChains.length > 0 && !isIptablesNftShape(t),
+  );
+  if (read.status === "absent") {
+    if (read.commands.length === 1) return undefined; // nft missing, or no nf_tables at all
+    throw new Error(`${read.commands.at(-1)?.join(" ")} failed: ${read.stderr}`);
   }
-  return ruleset;
+  return parseNftJson(read.json);
 }
 
 export interface NodeForTrace {

@@ -3,8 +3,8 @@
  * (PID 1's by default, any netns path for a lab node) and the netns of each pod that hangs off it.
  * Only show/list/save commands are run; kernel state is never changed.
  */
-import type { NetnsCapture, NodeCapture, PodRef, SourceName, SourceSpec } from "@netmap/core";
-import { SNAPSHOT_FORMAT_VERSION, SOURCES, sourceSpec } from "@netmap/core";
+import type { CapturedSource, NetnsCapture, NodeCapture, PodRef, SourceName, SourceSpec } from "@netmap/core";
+import { isIptablesNftShape, SNAPSHOT_FORMAT_VERSION, SOURCES, sourceSpec } from "@netmap/core";
 import { NETMAP_VERSION } from "../version.js";
 import { CollectError, captureNetns, captureSource } from "./capture-netns.js";
 import {
@@ -17,6 +17,7 @@ import {
 } from "./discover-pods.js";
 import { globalAddresses, parseAddrs, parseLinks, parseNetnsIds } from "./iproute-json.js";
 import { NETNS_RUN_DIR, type NetnsExecOptions, netnsExec, resolveNetnsPath } from "./netns-exec.js";
+import { readNftTables } from "./nft-tables.js";
 
 /** Progress of a collection, for a spinner or a structured log line. */
 export interface ProgressEvent {
@@ -98,6 +99,30 @@ async function pool<T, R>(
   return out;
 }
 
+/**
+ * The nft-ruleset source: every nft table except iptables-nft's (isIptablesNftShape), listed table
+ * by table (nft-tables.ts) and recorded with the exact commands that ran.
+ */
+async function captureNftRuleset(
+  hostPath: string,
+  exec?: NetnsExecOptions,
+): Promise<{ record: CapturedSource; stdout?: string }> {
+  const argv = [...sourceSpec("nft-ruleset").argv];
+  const read = await readNftTables(hostPath, (t) => !isIptablesNftShape(t), exec);
+  if (read.status === "absent") {
+    const { exitCode, stderr, commands } = read;
+    return { record: { argv, commands, status: "absent", exitCode, stderr: stderr.slice(0, 4000) } };
+  }
+  const record: CapturedSource = {
+    argv,
+    commands: read.commands,
+    status: "ok",
+    exitCode: 0,
+    bytes: Buffer.byteLength(read.json),
+  };
+  return { record, stdout: read.json };
+}
+
 function requireOutput(c: NetnsCapture, name: SourceName): string {
   const out = c.outputs[name];
   if (out === undefined) throw new Error(`internal: source ${name} of ${c.manifest.netns} was not captured`);
@@ -131,11 +156,16 @@ export async function collectNode(opts: CollectNodeOptions): Promise<NodeCapture
   const tools = await toolVersions(hostPath, opts.exec);
 
   progress({ stage: "host", netns: "host", message: `capturing host netns ${hostPath}` });
+  const hostSpecs = specsFor("host", opts.sources);
+  const nft = hostSpecs.some((s) => s.name === "nft-ruleset")
+    ? { "nft-ruleset": await captureNftRuleset(hostPath, opts.exec) }
+    : {};
   const host = await captureNetns(
     node,
     { netns: "host", dir: "host", path: hostPath },
-    specsFor("host", opts.sources),
+    hostSpecs,
     opts.exec,
+    nft,
   );
 
   const veths = podFacingVeths(

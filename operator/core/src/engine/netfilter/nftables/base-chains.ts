@@ -11,20 +11,19 @@
  * too would run every iptables rule twice.
  */
 import type { NftRuleset, NftTable } from "../../../model/nftables.js";
+import { isIptablesNftShape } from "../../../parsers/nftables/tables.js";
 import type { BaseChain, BaseChainSource, Hook } from "../types.js";
 import { evaluateBaseChain } from "./evaluate.js";
 
-const IPTABLES_TABLES = new Set(["filter", "nat", "mangle", "raw", "security"]);
-const IPTABLES_BUILTINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
-
-/** True for a table that iptables-nft manages (see the module comment). */
+/** True for a table that iptables-nft manages (see the module comment and isIptablesNftShape). */
 export function isIptablesNftTable(table: NftTable): boolean {
-  if (table.family !== "ip" && table.family !== "ip6") return false;
-  if (!IPTABLES_TABLES.has(table.name)) return false;
+  const { family, name } = table;
+  // Family and name first: the chains (parsed on demand) are only looked at for ip/ip6 filter/nat/….
+  if (!isIptablesNftShape({ family, name, baseChains: [], hasXt: true })) return false;
   const chains = [...table.chains.values()];
-  if (chains.some((c) => c.rules.some((r) => r.expr.some((e) => "xt" in e)))) return true;
-  const bases = chains.filter((c) => c.hook !== undefined);
-  return bases.length > 0 && bases.every((c) => IPTABLES_BUILTINS.has(c.name));
+  const baseChains = chains.filter((c) => c.hook !== undefined).map((c) => c.name);
+  const hasXt = chains.some((c) => c.rules.some((r) => r.expr.some((e) => "xt" in e)));
+  return isIptablesNftShape({ family, name, baseChains, hasXt });
 }
 
 /** Base chains on `hook` from the ip/inet tables of the ruleset, ready to evaluate, unsorted. */

@@ -1,0 +1,69 @@
+import { describe, expect, test } from "vitest";
+import { isIptablesNftShape, mergeNftJson, nftTableShapes } from "./tables.js";
+
+const meta =
+  '{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}';
+const doc = (...items: string[]) => `{"nftables": [${[meta, ...items].join(", ")}]}\n`;
+
+describe("isIptablesNftShape", () => {
+  test("an ip/ip6 table named like an iptables table with built-in base chains is iptables-nft's", () => {
+    expect(isIptablesNftShape({ family: "ip", name: "nat", baseChains: ["PREROUTING", "POSTROUTING"] })).toBe(
+      true,
+    );
+    expect(isIptablesNftShape({ family: "ip6", name: "filter", baseChains: ["INPUT"] })).toBe(true);
+  });
+  test("xt expressions mark it even without base chains; native names or families never", () => {
+    expect(isIptablesNftShape({ family: "ip", name: "nat", baseChains: [], hasXt: true })).toBe(true);
+    expect(isIptablesNftShape({ family: "ip", name: "nat", baseChains: [] })).toBe(false);
+    expect(isIptablesNftShape({ family: "ip", name: "nat", baseChains: ["prerouting"] })).toBe(false);
+    expect(isIptablesNftShape({ family: "inet", name: "filter", baseChains: ["INPUT"] })).toBe(false);
+    expect(isIptablesNftShape({ family: "ip", name: "kube-proxy", baseChains: ["INPUT"], hasXt: true })).toBe(
+      false,
+    );
+  });
+});
+
+describe("nftTableShapes", () => {
+  test("lists every table with the names of its base chains only", () => {
+    const tables = doc(
+      '{"table": {"family": "ip", "name": "nat", "handle": 1}}',
+      '{"table": {"family": "inet", "name": "empty", "handle": 2}}',
+      '{"table": {"family": "ip", "name": "kube-proxy", "handle": 3}}',
+    );
+    const chains = doc(
+      '{"chain": {"family": "ip", "table": "nat", "name": "PREROUTING", "handle": 1, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}}',
+      '{"chain": {"family": "ip", "table": "nat", "name": "KUBE-SERVICES", "handle": 2}}',
+      '{"chain": {"family": "ip", "table": "kube-proxy", "name": "nat-prerouting", "handle": 3, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}}',
+    );
+    expect(nftTableShapes(tables, chains)).toEqual([
+      { family: "ip", name: "nat", baseChains: ["PREROUTING"] },
+      { family: "inet", name: "empty", baseChains: [] },
+      { family: "ip", name: "kube-proxy", baseChains: ["nat-prerouting"] },
+    ]);
+  });
+  test("throws on a document that is not nft JSON", () => {
+    expect(() => nftTableShapes("{}", doc())).toThrow(/list tables/);
+  });
+});
+
+describe("mergeNftJson", () => {
+  test("splices table listings after one metainfo, as list ruleset prints them", () => {
+    const a = doc(
+      '{"table": {"family": "inet", "name": "a", "handle": 1}}',
+      '{"set": {"name": "s", "elem": [1, "]"]}}',
+    );
+    const b = doc('{"table": {"family": "ip", "name": "b", "handle": 2}}');
+    const merged = mergeNftJson(doc('{"table": {"family": "ip", "name": "nat", "handle": 9}}'), [a, b]);
+    expect(JSON.parse(merged)).toEqual({
+      nftables: [
+        JSON.parse(meta),
+        { table: { family: "inet", name: "a", handle: 1 } },
+        { set: { name: "s", elem: [1, "]"] } },
+        { table: { family: "ip", name: "b", handle: 2 } },
+      ],
+    });
+  });
+  test("no tables gives a document with the metainfo alone", () => {
+    expect(JSON.parse(mergeNftJson(doc(), []))).toEqual({ nftables: [JSON.parse(meta)] });
+  });
+});
