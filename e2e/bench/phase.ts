@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import {
   assembleNodeState,
   clusterFactsFromNodes,
+  LazyNftChains,
   type NodeState,
   type Packet,
   parseIptablesSave,
@@ -70,15 +71,17 @@ async function run(phase: string, arg: string): Promise<PhaseReport> {
       const text = readFileSync(arg, "latin1");
       t0 = performance.now();
       const rs = parseNftJson(text);
+      // Counted from the index: iterating chains.values() would decode every chain.
       let chains = 0;
       let rules = 0;
       let elements = 0;
       for (const t of rs.tables) {
         chains += t.chains.size;
-        for (const c of t.chains.values()) rules += c.rules.length;
+        for (const name of t.chains.keys())
+          rules += t.chains instanceof LazyNftChains ? t.chains.ruleCount(name) : 0;
         for (const s of t.sets.values()) elements += s.elements.length;
       }
-      Object.assign(detail, { chains, rules, elements });
+      Object.assign(detail, { chains, rules, elements, decoded: rs.stats().chainsParsed });
       break;
     }
     case "trace-dump": {

@@ -1,4 +1,6 @@
 /** `nft -j list ruleset` parser and the rule renderer used for evidence. */
-export { parseNftJson } from "./parse.js";
+
+export { hookedChains, LazyNftChains, type LazyNftRuleset, type NftParseStats } from "./lazy-chains.js";
+export { type NftParseOptions, parseNftJson } from "./parse.js";
 export { renderNftExpr } from "./render.js";
 export { isIptablesNftShape, mergeNftJson, type NftTableShape, nftTableShapes } from "./tables.js";

@@ -14,8 +14,10 @@ import type {
   NftTable,
 } from "../../model/nftables.js";
 import { ParseError } from "../errors.js";
+import { LazyNftChains, type LazyNftRuleset, type NftParseStats } from "./lazy-chains.js";
 import { isObject, numberAt, soleKey, stringAt, stringsAt } from "./narrow.js";
 import { renderNftExpr } from "./render.js";
+import { type NftElementIndex, NftScanError, scanNftElements } from "./scan.js";
 
 const SOURCE = sourceCommand("nft-ruleset");
 const FAMILIES: readonly NftFamily[] = ["ip", "ip6", "inet", "arp", "bridge", "netdev"];
@@ -71,72 +73,151 @@ function optionalOneOf<T extends string>(
   return found;
 }
 
-/** Parses the whole document; throws ParseError naming the source on bad JSON. */
-function parseDocument(text: string): Json {
+/** Options of parseNftJson. */
+export interface NftParseOptions {
+  /**
+   * Documents shorter than this (characters) have every chain decoded before parseNftJson returns,
+   * so that a small ruleset is plain, complete data (a structuredClone copies every chain) and
+   * every error shows at once. Default 1 MiB; 0 keeps every document lazy.
+   */
+  decodeAllBelow?: number;
+}
+
+const DECODE_ALL_BELOW = 1 << 20;
+
+/** The 1-based line of `offset` in `text`. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  return line;
+}
+
+/** Decodes the element text[start, end); throws ParseError with the line of a syntax error. */
+function decodeAt(text: string, start: number, end: number): Json {
   try {
-    return JSON.parse(text) as Json;
+    return JSON.parse(text.slice(start, end)) as Json;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const pos = /position (\d+)/.exec(message);
-    const line =
-      pos?.[1] !== undefined ? text.slice(0, Number(pos[1])).split("\n").length : text.split("\n").length;
-    throw new ParseError(SOURCE, line, `invalid or truncated JSON: ${message}`);
+    const offset = pos?.[1] !== undefined ? start + Number(pos[1]) : end;
+    throw new ParseError(SOURCE, lineAt(text, offset), `invalid or truncated JSON: ${message}`);
   }
 }
 
-/** Parses `nft -j list ruleset` output into tables, chains, sets/maps and rendered rules. */
-export function parseNftJson(text: string): NftRuleset {
-  const doc = parseDocument(text);
-  if (!isObject(doc) || !Array.isArray(doc.nftables)) {
-    throw new ParseError(SOURCE, 1, 'expected an object {"nftables": [...]}', text.slice(0, 200));
+/** The one-key element `index` of the document, decoded, with its place for errors. */
+function elementAt(text: string, scan: NftElementIndex, index: number): { body: JsonObject; place: Place } {
+  const item = decodeAt(text, scan.start.get(index), scan.end.get(index));
+  if (!isObject(item)) {
+    throw new ParseError(SOURCE, undefined, `nftables[${index}]: expected an object`, JSON.stringify(item));
   }
-  const ruleset: NftRuleset = { tables: [] };
+  const kind = soleKey(item) ?? "?";
+  const place: Place = { index, kind, raw: item };
+  const body = item[kind];
+  if (!isObject(body)) fail(place, "expected an object");
+  return { body, place };
+}
+
+/**
+ * A rule's leading fields (family, table, chain, handle, comment), decoded without its `expr` list:
+ * nft prints `expr` last, and `"expr":` cannot occur inside a JSON string.
+ */
+function ruleHeaderAt(
+  text: string,
+  scan: NftElementIndex,
+  index: number,
+): { body: JsonObject; place: Place } {
+  const start = scan.start.get(index);
+  const end = scan.end.get(index);
+  const expr = text.indexOf('"expr":', start);
+  if (expr < 0 || expr > end) return elementAt(text, scan, index);
+  let cut = expr - 1;
+  while (cut > start && /[\s,]/.test(text.charAt(cut))) cut--;
+  const item = decodeAt(`${text.slice(start, cut + 1)}}}`, 0, cut + 3 - start);
+  if (!isObject(item) || !isObject(item.rule)) return elementAt(text, scan, index);
+  return { body: item.rule, place: { index, kind: "rule", raw: item } };
+}
+
+/**
+ * Parses `nft -j list ruleset` output into tables, chains, sets/maps and rendered rules, lazily: one
+ * pass indexes the document (scan.ts) and checks every declaration and each rule's chain; a
+ * chain's rules are decoded and rendered when the chain is first asked for (LazyNftChains), so a
+ * 10k-Service kube-proxy table costs the text plus an index, not 120k rule trees. Tables, sets and
+ * their elements are decoded at once. Throws ParseError naming the source on bad JSON.
+ */
+export function parseNftJson(text: string, options: NftParseOptions = {}): LazyNftRuleset {
+  let scan: NftElementIndex;
+  try {
+    scan = scanNftElements(text);
+  } catch (err) {
+    if (!(err instanceof NftScanError)) throw err;
+    if (err.message.startsWith("expected")) throw new ParseError(SOURCE, 1, err.message, text.slice(0, 200));
+    throw new ParseError(SOURCE, lineAt(text, err.offset), `invalid or truncated JSON: ${err.message}`);
+  }
+  const stats: NftParseStats = { chainsParsed: 0, rulesParsed: 0 };
+  const decode = (index: number) => elementAt(text, scan, index);
   const tables = new Map<string, NftTable>();
+  const ruleset = { tables: [] } as NftRuleset as LazyNftRuleset;
+  // Not enumerable: a ruleset stays plain data for structuredClone and JSON.
+  Object.defineProperty(ruleset, "stats", { value: () => ({ ...stats }), enumerable: false });
   const tableOf = (family: NftFamily, name: string, place: Place): NftTable => {
     const t = tables.get(`${family} ${name}`);
     if (!t) fail(place, `refers to table ${family} ${name}, which was not declared before it`);
     return t;
   };
+  const chainsOf = (table: NftTable): LazyNftChains => table.chains as LazyNftChains;
 
-  doc.nftables.forEach((item, index) => {
-    if (!isObject(item)) {
-      throw new ParseError(SOURCE, undefined, `nftables[${index}]: expected an object`, JSON.stringify(item));
+  for (let index = 0; index < scan.kind.length; index++) {
+    const kind = scan.kind[index] as string;
+    if (!["metainfo", "table", "chain", "set", "map", "rule", "element"].includes(kind)) {
+      if (text.charCodeAt(scan.start.get(index)) !== 123) decode(index); // not an object: error
+      continue; // flowtables, counters, …
     }
-    const kind = soleKey(item) ?? "?";
-    const body = item[kind];
-    const place: Place = { index, kind, raw: item };
-    if (kind === "metainfo") {
-      if (isObject(body)) ruleset.version = stringAt(body, "version");
-      return;
+    if (kind === "rule") {
+      const { body, place } = ruleHeaderAt(text, scan, index);
+      const family = requireFamily(body, place);
+      const table = tableOf(family, requireString(body, "table", place), place);
+      const chainName = requireString(body, "chain", place);
+      if (!chainsOf(table).addRule(chainName, index)) {
+        fail(place, `refers to chain ${chainName}, which was not declared before it`);
+      }
+      continue;
     }
-    if (!["table", "chain", "set", "map", "rule", "element"].includes(kind)) return; // flowtables, counters, …
-    if (!isObject(body)) fail(place, "expected an object");
+    const { body, place } = decode(index);
     switch (kind) {
+      case "metainfo":
+        ruleset.version = stringAt(body, "version");
+        break;
       case "table": {
         const table = readTable(body, place);
+        table.chains = new LazyNftChains((chainIndex, ruleIndices) => {
+          const decl = decode(chainIndex);
+          const chain = readChain(decl.body, decl.place);
+          for (const r of ruleIndices) {
+            const rule = decode(r);
+            chain.rules.push(readRule(rule.body, chain.family, chain, rule.place));
+          }
+          stats.chainsParsed++;
+          stats.rulesParsed += ruleIndices.length;
+          return chain;
+        });
         tables.set(`${table.family} ${table.name}`, table);
         ruleset.tables.push(table);
-        return;
+        break;
       }
       case "chain": {
-        const chain = readChain(body, place);
-        tableOf(chain.family, chain.table, place).chains.set(chain.name, chain);
-        return;
+        const chain = readChain(body, place); // checked now, decoded again when asked for
+        chainsOf(tableOf(chain.family, chain.table, place)).declare(
+          chain.name,
+          index,
+          chain.hook !== undefined,
+        );
+        break;
       }
       case "set":
       case "map": {
         const set = readSet(body, kind, place);
         tableOf(set.family, set.table, place).sets.set(set.name, set);
-        return;
-      }
-      case "rule": {
-        const family = requireFamily(body, place);
-        const table = tableOf(family, requireString(body, "table", place), place);
-        const chainName = requireString(body, "chain", place);
-        const chain = table.chains.get(chainName);
-        if (!chain) fail(place, `refers to chain ${chainName}, which was not declared before it`);
-        chain.rules.push(readRule(body, family, chain, place));
-        return;
+        break;
       }
       case "element": {
         const family = requireFamily(body, place);
@@ -145,10 +226,13 @@ export function parseNftJson(text: string): NftRuleset {
         const set = table.sets.get(name);
         if (!set) fail(place, `refers to set ${name}, which was not declared before it`);
         set.elements.push(...readElements(body.elem, set.kind, place));
-        return;
+        break;
       }
     }
-  });
+  }
+  if (text.length < (options.decodeAllBelow ?? DECODE_ALL_BELOW)) {
+    for (const t of ruleset.tables) chainsOf(t).decodeAll();
+  }
   return ruleset;
 }
 

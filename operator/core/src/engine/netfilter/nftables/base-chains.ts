@@ -11,6 +11,7 @@
  * too would run every iptables rule twice.
  */
 import type { NftRuleset, NftTable } from "../../../model/nftables.js";
+import { hookedChains } from "../../../parsers/nftables/lazy-chains.js";
 import { isIptablesNftShape } from "../../../parsers/nftables/tables.js";
 import type { BaseChain, BaseChainSource, Hook } from "../types.js";
 import { evaluateBaseChain } from "./evaluate.js";
@@ -33,7 +34,7 @@ export function nftBaseChains(ruleset: NftRuleset): BaseChainSource {
   );
   return (hook: Hook): BaseChain[] =>
     tables.flatMap((table) =>
-      [...table.chains.values()]
+      hookedChains(table)
         .filter((c) => c.hook === hook)
         .map(
           (chain): BaseChain => ({
