@@ -12,40 +12,70 @@
 import {
   assembleNodeState,
   isIptablesNftShape,
+  type LazyNftRuleset,
   type NftRuleset,
   type NodeState,
-  parseNftJson,
   SOURCES,
   type SourceName,
 } from "@netmap/core";
 import { type CollectNodeOptions, collectNode } from "./collect-node.js";
-import { resolveNetnsPath } from "./netns-exec.js";
-import { readNftTables } from "./nft-tables.js";
+import { type NetnsExecOptions, resolveNetnsPath } from "./netns-exec.js";
+import { listNftTableLazily } from "./nft-file.js";
+import { nftTablesToRead } from "./nft-tables.js";
 import { type OnDemandIptablesRuleset, onDemandIptables } from "./on-demand-iptables.js";
 
 /**
  * The nft tables of the netns that an IPv4 trace can cross (family ip/inet, with base chains),
- * leaving out the ones iptables-nft manages (isIptablesNftShape). Undefined when nft is not installed.
+ * leaving out the ones iptables-nft manages (isIptablesNftShape), each parsed lazily from a file
+ * (nft-file.ts) so a 50 MB kube-proxy table is never held in memory. Undefined when nft is not
+ * installed.
  */
-export async function nftTablesForTrace(netns: string): Promise<NftRuleset | undefined> {
+export async function nftTablesForTrace(
+  netns: string,
+  exec?: NetnsExecOptions,
+): Promise<NftRuleset | undefined> {
   // A table without base chains is never entered by a packet; iptables-nft's tables are read by
   // the iptables reader.
-  const read = await readNftTables(
+  const which = await nftTablesToRead(
     netns,
     (t) => (t.family === "ip" || t.family === "inet") && t.baseChains.length > 0 && !isIptablesNftShape(t),
+    exec,
   );
-  if (read.status === "absent") {
-    if (read.commands.length === 1) return undefined; // nft missing, or no nf_tables at all
-    throw new Error(`${read.commands.at(-1)?.join(" ")} failed: ${read.stderr}`);
+  if (which.status === "absent") {
+    if (which.toolMissing) return undefined;
+    throw new Error(`nft -j list chains failed (exit ${which.exitCode}): ${which.stderr}`);
   }
-  return parseNftJson(read.json);
+  const parts: LazyNftRuleset[] = [];
+  for (const t of which.tables) parts.push(await listNftTableLazily(netns, t.family, t.name, exec));
+  const version = parts[0]?.version ?? versionOf(which.listing);
+  const ruleset = { tables: parts.flatMap((p) => p.tables), ...(version ? { version } : {}) };
+  Object.defineProperty(ruleset, "stats", {
+    enumerable: false,
+    value: () =>
+      parts.reduce(
+        (sum, p) => {
+          const s = p.stats();
+          return {
+            chainsParsed: sum.chainsParsed + s.chainsParsed,
+            rulesParsed: sum.rulesParsed + s.rulesParsed,
+          };
+        },
+        { chainsParsed: 0, rulesParsed: 0 },
+      ),
+  });
+  return ruleset;
+}
+
+/** The nft version from a listing's metainfo. */
+function versionOf(listing: string): string | undefined {
+  return /"metainfo":\s*\{[^}]*"version":\s*"([^"]+)"/.exec(listing)?.[1];
 }
 
 export interface NodeForTrace {
   state: NodeState;
   /** The host's iptables, read on demand while tracing (pass it to traceOnDemand). */
   iptables?: OnDemandIptablesRuleset;
-  /** Wall time of each step, in ms: iproute2 and friends, then the nft tables. */
+  /** Wall time of each step from the start, in ms: iproute2 and friends; netfilter (read alongside). */
   timings: { collect: number; netfilter: number };
 }
 
@@ -57,17 +87,24 @@ const WHOLE_DUMPS: readonly SourceName[] = ["iptables-save", "nft-ruleset"];
  */
 export async function collectNodeForTrace(opts: CollectNodeOptions): Promise<NodeForTrace> {
   const sources = (opts.sources ?? SOURCES.map((s) => s.name)).filter((s) => !WHOLE_DUMPS.includes(s));
+  const hostPath = resolveNetnsPath(opts.hostNetns);
   const t0 = performance.now();
+  let tNetfilter = t0;
+  // Netfilter is read alongside iproute2 (the nft table listing is the long pole).
+  const netfilter = Promise.all([
+    onDemandIptables(hostPath, opts.exec),
+    nftTablesForTrace(hostPath, opts.exec),
+  ]).then((r) => {
+    tNetfilter = performance.now();
+    return r;
+  });
+  netfilter.catch(() => undefined); // collectNode's error, if any, is the one reported
   const capture = await collectNode({ ...opts, sources });
   const state = assembleNodeState(capture);
   const t1 = performance.now();
-  const hostPath = resolveNetnsPath(opts.hostNetns);
-  const [iptables, nftables] = await Promise.all([
-    onDemandIptables(hostPath, opts.exec),
-    nftTablesForTrace(hostPath),
-  ]);
+  const [iptables, nftables] = await netfilter;
   if (iptables) state.host.netfilter.iptables = iptables;
   if (nftables) state.host.netfilter.nftables = nftables;
-  const timings = { collect: t1 - t0, netfilter: performance.now() - t1 };
+  const timings = { collect: t1 - t0, netfilter: tNetfilter - t0 };
   return { state, ...(iptables ? { iptables } : {}), timings };
 }

@@ -1,6 +1,6 @@
 /**
- * Reading nft tables one by one instead of `nft -j list ruleset`: `nft -j list tables` and
- * `nft -j list chains` (names and hooks, fast) tell which tables exist and which are iptables-nft's
+ * Reading nft tables one by one instead of `nft -j list ruleset`: `nft -j list chains` (names and
+ * hooks, fast) tells which tables exist and which are iptables-nft's
  * (isIptablesNftShape, the rule the nft evaluator applies too); only the kept tables are listed,
  * with `nft -j list table <family> <name>`, and spliced into one ruleset-shaped document.
  *
@@ -19,6 +19,25 @@ export type NftTablesRead =
 /** Tables read in full at most (a node with more nft tables than this is not a node). */
 const MAX_NFT_TABLES = 64;
 
+/** The tables `keep` accepts, from `nft -j list chains` (also returned: its text, for metainfo). */
+export async function nftTablesToRead(
+  netns: string,
+  keep: (t: NftTableShape) => boolean,
+  exec?: NetnsExecOptions,
+): Promise<
+  | { status: "ok"; tables: NftTableShape[]; listing: string }
+  | { status: "absent"; exitCode: number; stderr: string; toolMissing: boolean }
+> {
+  const chains = await netnsExec(netns, ["nft", "-j", "list", "chains"], exec);
+  if (chains.toolMissing || chains.exitCode !== 0) {
+    const { exitCode, toolMissing } = chains;
+    return { status: "absent", exitCode, stderr: chains.stderr.trim(), toolMissing };
+  }
+  const tables = nftTableShapes(chains.stdout).filter(keep);
+  if (tables.length > MAX_NFT_TABLES) throw new Error(`more than ${MAX_NFT_TABLES} nft tables to read`);
+  return { status: "ok", tables, listing: chains.stdout };
+}
+
 /**
  * Lists the tables of `netns` that `keep` accepts, merged into one `{"nftables": [...]}` document.
  * "absent" when nft is not installed or a command fails (the caller decides whether that matters).
@@ -28,28 +47,21 @@ export async function readNftTables(
   keep: (t: NftTableShape) => boolean,
   exec?: NetnsExecOptions,
 ): Promise<NftTablesRead> {
-  const commands: string[][] = [];
-  const run = async (argv: string[]) => {
-    commands.push(argv);
-    return netnsExec(netns, argv, exec);
-  };
-  const tables = await run(["nft", "-j", "list", "tables"]);
-  if (tables.toolMissing || tables.exitCode !== 0) {
-    return { status: "absent", exitCode: tables.exitCode, stderr: tables.stderr.trim(), commands };
+  const commands: string[][] = [["nft", "-j", "list", "chains"]];
+  const which = await nftTablesToRead(netns, keep, exec);
+  if (which.status === "absent") {
+    const { exitCode, stderr } = which;
+    return { status: "absent", exitCode, stderr, commands };
   }
-  const chains = await run(["nft", "-j", "list", "chains"]);
-  if (chains.exitCode !== 0) {
-    return { status: "absent", exitCode: chains.exitCode, stderr: chains.stderr.trim(), commands };
-  }
-  const kept = nftTableShapes(tables.stdout, chains.stdout).filter(keep);
-  if (kept.length > MAX_NFT_TABLES) throw new Error(`more than ${MAX_NFT_TABLES} nft tables to read`);
   const docs: string[] = [];
-  for (const t of kept) {
-    const r = await run(["nft", "-j", "list", "table", t.family, t.name]);
+  for (const t of which.tables) {
+    const argv = ["nft", "-j", "list", "table", t.family, t.name];
+    commands.push(argv);
+    const r = await netnsExec(netns, argv, exec);
     if (r.exitCode !== 0) {
       return { status: "absent", exitCode: r.exitCode, stderr: r.stderr.trim(), commands };
     }
     docs.push(r.stdout);
   }
-  return { status: "ok", json: mergeNftJson(tables.stdout, docs), commands, tables: kept };
+  return { status: "ok", json: mergeNftJson(which.listing, docs), commands, tables: which.tables };
 }

@@ -1,6 +1,7 @@
 /** `nft -j list ruleset` parser and the rule renderer used for evidence. */
 
 export { hookedChains, LazyNftChains, type LazyNftRuleset, type NftParseStats } from "./lazy-chains.js";
-export { type NftParseOptions, parseNftJson } from "./parse.js";
+export { type NftParseOptions, type NftText, parseNftIndexed, parseNftJson, scanError } from "./parse.js";
 export { renderNftExpr } from "./render.js";
+export { NftChunkScanner, type NftElementIndex, scanNftElements } from "./scan.js";
 export { isIptablesNftShape, mergeNftJson, type NftTableShape, nftTableShapes } from "./tables.js";

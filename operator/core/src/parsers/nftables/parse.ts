@@ -85,17 +85,28 @@ export interface NftParseOptions {
 
 const DECODE_ALL_BELOW = 1 << 20;
 
+/**
+ * A document the parser reads pieces of: a string, or a file read at offsets (probe), so the
+ * whole text need not be in memory. Offsets are those of the index built over the same document.
+ */
+export interface NftText {
+  readonly length: number;
+  slice(start: number, end: number): string;
+}
+
 /** The 1-based line of `offset` in `text`. */
-function lineAt(text: string, offset: number): number {
+function lineAt(text: NftText, offset: number): number {
+  const head = text.slice(0, Math.min(offset, text.length));
   let line = 1;
-  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  for (let i = head.indexOf("\n"); i >= 0; i = head.indexOf("\n", i + 1)) line++;
   return line;
 }
 
 /** Decodes the element text[start, end); throws ParseError with the line of a syntax error. */
-function decodeAt(text: string, start: number, end: number): Json {
+function decodeAt(text: NftText, start: number, end: number): Json {
+  const piece = text.slice(start, end);
   try {
-    return JSON.parse(text.slice(start, end)) as Json;
+    return JSON.parse(piece) as Json;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const pos = /position (\d+)/.exec(message);
@@ -105,7 +116,7 @@ function decodeAt(text: string, start: number, end: number): Json {
 }
 
 /** The one-key element `index` of the document, decoded, with its place for errors. */
-function elementAt(text: string, scan: NftElementIndex, index: number): { body: JsonObject; place: Place } {
+function elementAt(text: NftText, scan: NftElementIndex, index: number): { body: JsonObject; place: Place } {
   const item = decodeAt(text, scan.start.get(index), scan.end.get(index));
   if (!isObject(item)) {
     throw new ParseError(SOURCE, undefined, `nftables[${index}]: expected an object`, JSON.stringify(item));
@@ -117,22 +128,31 @@ function elementAt(text: string, scan: NftElementIndex, index: number): { body: 
   return { body, place };
 }
 
+/** How much of a rule is read to find its header (family, table, chain, handle, comment). */
+const RULE_HEAD = 1024;
+
 /**
  * A rule's leading fields (family, table, chain, handle, comment), decoded without its `expr` list:
  * nft prints `expr` last, and `"expr":` cannot occur inside a JSON string.
  */
 function ruleHeaderAt(
-  text: string,
+  text: NftText,
   scan: NftElementIndex,
   index: number,
 ): { body: JsonObject; place: Place } {
   const start = scan.start.get(index);
   const end = scan.end.get(index);
-  const expr = text.indexOf('"expr":', start);
-  if (expr < 0 || expr > end) return elementAt(text, scan, index);
+  const head = text.slice(start, Math.min(end, start + RULE_HEAD));
+  const expr = head.indexOf('"expr":');
+  if (expr < 0) return elementAt(text, scan, index);
   let cut = expr - 1;
-  while (cut > start && /[\s,]/.test(text.charAt(cut))) cut--;
-  const item = decodeAt(`${text.slice(start, cut + 1)}}}`, 0, cut + 3 - start);
+  while (cut > 0 && /[\s,]/.test(head.charAt(cut))) cut--;
+  let item: Json;
+  try {
+    item = JSON.parse(`${head.slice(0, cut + 1)}}}`) as Json;
+  } catch {
+    return elementAt(text, scan, index); // names the real error
+  }
   if (!isObject(item) || !isObject(item.rule)) return elementAt(text, scan, index);
   return { body: item.rule, place: { index, kind: "rule", raw: item } };
 }
@@ -149,10 +169,27 @@ export function parseNftJson(text: string, options: NftParseOptions = {}): LazyN
   try {
     scan = scanNftElements(text);
   } catch (err) {
-    if (!(err instanceof NftScanError)) throw err;
-    if (err.message.startsWith("expected")) throw new ParseError(SOURCE, 1, err.message, text.slice(0, 200));
-    throw new ParseError(SOURCE, lineAt(text, err.offset), `invalid or truncated JSON: ${err.message}`);
+    throw scanError(err, text);
   }
+  return parseNftIndexed(text, scan, options);
+}
+
+/** A scan failure as the ParseError the eager parser gave. */
+export function scanError(err: unknown, text: NftText): unknown {
+  if (!(err instanceof NftScanError)) return err;
+  if (err.message.startsWith("expected")) return new ParseError(SOURCE, 1, err.message, text.slice(0, 200));
+  return new ParseError(SOURCE, lineAt(text, err.offset), `invalid or truncated JSON: ${err.message}`);
+}
+
+/**
+ * parseNftJson over a document already indexed (scanNftElements, NftChunkScanner) and read in
+ * pieces: the probe indexes a file as it streams in and reads elements from it on demand.
+ */
+export function parseNftIndexed(
+  text: NftText,
+  scan: NftElementIndex,
+  options: NftParseOptions = {},
+): LazyNftRuleset {
   const stats: NftParseStats = { chainsParsed: 0, rulesParsed: 0 };
   const decode = (index: number) => elementAt(text, scan, index);
   const tables = new Map<string, NftTable>();
@@ -169,7 +206,7 @@ export function parseNftJson(text: string, options: NftParseOptions = {}): LazyN
   for (let index = 0; index < scan.kind.length; index++) {
     const kind = scan.kind[index] as string;
     if (!["metainfo", "table", "chain", "set", "map", "rule", "element"].includes(kind)) {
-      if (text.charCodeAt(scan.start.get(index)) !== 123) decode(index); // not an object: error
+      if (kind === "?") decode(index); // not an object, or an empty one: named as an error
       continue; // flowtables, counters, …
     }
     if (kind === "rule") {

@@ -46,6 +46,7 @@ function skipString(text: string, i: number): number {
 
 /** The key of the one-key object starting at `start` (`{"rule": …` → `rule`). */
 function kindAt(text: string, start: number): string {
+  if (text.charCodeAt(start) !== OPEN_BRACE) return "?";
   const q = text.indexOf('"', start);
   const e = q < 0 ? -1 : text.indexOf('"', q + 1);
   return q < 0 || e < 0 ? "?" : text.slice(q + 1, e);
@@ -90,4 +91,97 @@ export function scanNftElements(text: string): NftElementIndex {
     }
   }
   throw new NftScanError("truncated: the nftables list is not closed", text.length);
+}
+
+/**
+ * The same index built from bytes fed in chunks (a file read piece by piece, so the document never
+ * sits in memory whole). Offsets are byte offsets. JSON's structure is ASCII, so bytes suffice.
+ */
+export class NftChunkScanner {
+  private readonly index: NftElementIndex = { start: new IntVec(1024), end: new IntVec(1024), kind: [] };
+  private readonly kinds = new Map<string, string>();
+  /** Bytes of "nftables" key search: 0 before the array opens, 1 inside it, 2 after it closed. */
+  private phase = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private elementStart = -1;
+  /** Kind capture: 0 idle, 1 waiting for the key's opening quote, 2 inside the key. */
+  private kindState = 0;
+  private kindChars: number[] = [];
+  private offset = 0;
+  /** Whether `"nftables"` was seen before the first `[` (kept simple: any string before it). */
+  private sawKey = false;
+
+  /** Feeds the next chunk of the document. */
+  feed(chunk: Uint8Array): void {
+    const base = this.offset;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i] as number;
+      if (this.phase === 2) break;
+      if (this.inString) {
+        if (this.kindState === 2) {
+          if (c === QUOTE && !this.escaped) this.endKind();
+          else this.kindChars.push(c);
+        }
+        if (this.escaped) this.escaped = false;
+        else if (c === BACKSLASH) this.escaped = true;
+        else if (c === QUOTE) this.inString = false;
+        continue;
+      }
+      if (c === QUOTE) {
+        this.inString = true;
+        if (this.phase === 0) this.sawKey = true;
+        if (this.kindState === 1) this.kindState = 2;
+        continue;
+      }
+      if (this.phase === 0) {
+        if (c === OPEN_BRACKET && this.sawKey) this.phase = 1;
+        continue;
+      }
+      if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        if (this.depth === 0) {
+          this.elementStart = base + i;
+          this.kindState = c === OPEN_BRACE ? 1 : 0;
+          this.kindChars = [];
+        }
+        this.depth++;
+      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        if (this.depth === 0) {
+          if (c !== CLOSE_BRACKET) throw new NftScanError("unbalanced '}'", base + i);
+          this.phase = 2;
+          break;
+        }
+        this.depth--;
+        if (this.depth === 0) {
+          this.index.start.push(this.elementStart);
+          this.index.end.push(base + i + 1);
+          if (this.kindState !== 0) this.endKind();
+          this.index.kind.push(this.pendingKind);
+          this.pendingKind = "?";
+        }
+      }
+    }
+    this.offset += chunk.length;
+  }
+
+  private pendingKind = "?";
+
+  private endKind(): void {
+    const k = String.fromCharCode(...this.kindChars);
+    let interned = this.kinds.get(k);
+    if (interned === undefined) {
+      interned = k;
+      this.kinds.set(k, k);
+    }
+    if (this.kindState === 2) this.pendingKind = interned;
+    this.kindState = 0;
+  }
+
+  /** The index, once every chunk was fed; throws on a document that is not a closed nftables list. */
+  finish(): NftElementIndex {
+    if (this.phase === 0) throw new NftScanError('expected an object {"nftables": [...]}', 0);
+    if (this.phase === 1) throw new NftScanError("truncated: the nftables list is not closed", this.offset);
+    return this.index;
+  }
 }
