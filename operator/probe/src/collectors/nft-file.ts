@@ -20,13 +20,31 @@ import {
 import { DEFAULT_EXEC_TIMEOUT_MS, type NetnsExecOptions, resolveNetnsPath } from "./netns-exec.js";
 
 const CHUNK = 1 << 20;
+const WINDOW = 1 << 16;
 
 /** An open file read at offsets: the NftText of a document that is not in memory. */
 export class FileText implements NftText {
+  private buf: Buffer | undefined;
+  private win = { text: "", base: 0 };
+
   constructor(
     private readonly fd: number,
     readonly length: number,
   ) {}
+
+  /**
+   * A 64 KiB latin1 window from `start` (reused while requests fall inside it). Small on purpose:
+   * each window is a new string, and 64 KiB ones die young instead of piling up as large objects.
+   */
+  window(start: number, min: number): { text: string; base: number } {
+    const { text, base } = this.win;
+    if (start >= base && start + min <= base + text.length) return this.win;
+    const size = Math.max(WINDOW, min);
+    if (!this.buf || this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
+    const got = readSync(this.fd, this.buf, 0, Math.min(size, this.length - start), start);
+    this.win = { text: this.buf.toString("latin1", 0, got), base: start };
+    return this.win;
+  }
 
   slice(start: number, end: number): string {
     const from = Math.max(0, start);

@@ -5,6 +5,7 @@
  * evaluator asks for the base chains by name (hookedChains) and walks jumps with `get`.
  */
 import type { NftChain, NftRuleset, NftTable } from "../../model/nftables.js";
+import { IntVec } from "../iptables/int-vec.js";
 
 /** How many chains and rules a ruleset has decoded so far: the proof that parsing is lazy. */
 export interface NftParseStats {
@@ -24,7 +25,14 @@ export type NftChainDecoder = (chainIndex: number, ruleIndices: readonly number[
 export class LazyNftChains extends Map<string, NftChain> {
   /** Chain name → element index of its declaration (-1: set directly, nothing to decode). */
   private readonly declared = new Map<string, number>();
-  private readonly rules = new Map<string, number[]>();
+  /**
+   * Rule element indices per chain, keyed by the chain's declaration index: nft prints a chain's
+   * rules in one run, so a chain's rules are [first, first + count) unless `scattered` says more.
+   */
+  private readonly runs = new Map<number, number>();
+  private readonly scattered = new Map<number, number[]>();
+  /** Flat pairs (first, count) in `runs` order, as one typed array instead of 60k small arrays. */
+  private readonly firstCount = new IntVec(1024);
   private readonly hooked: string[] = [];
 
   constructor(private readonly decode: NftChainDecoder) {
@@ -39,16 +47,53 @@ export class LazyNftChains extends Map<string, NftChain> {
 
   /** Records rule element `index` as the next rule of `chain`; false if the chain is unknown. */
   addRule(chain: string, index: number): boolean {
-    if (!this.declared.has(chain)) return false;
-    const list = this.rules.get(chain);
-    if (list) list.push(index);
-    else this.rules.set(chain, [index]);
+    const decl = this.declared.get(chain);
+    if (decl === undefined) return false;
+    const scattered = this.scattered.get(decl);
+    if (scattered) {
+      scattered.push(index);
+      return true;
+    }
+    const slot = this.runs.get(decl);
+    if (slot === undefined) {
+      this.runs.set(decl, this.firstCount.push(index));
+      this.firstCount.push(1);
+      return true;
+    }
+    const first = this.firstCount.get(slot);
+    const count = this.firstCount.get(slot + 1);
+    if (first + count === index) this.firstCount.set(slot + 1, count + 1);
+    else this.toScattered(decl, slot, index);
     return true;
+  }
+
+  private toScattered(decl: number, slot: number, index: number): void {
+    const first = this.firstCount.get(slot);
+    const count = this.firstCount.get(slot + 1);
+    const list = Array.from({ length: count }, (_, i) => first + i);
+    list.push(index);
+    this.scattered.set(decl, list);
+    this.runs.delete(decl);
+  }
+
+  /** The rule element indices of the chain declared at `decl`. */
+  private ruleIndices(decl: number): number[] {
+    const scattered = this.scattered.get(decl);
+    if (scattered) return scattered;
+    const slot = this.runs.get(decl);
+    if (slot === undefined) return [];
+    const first = this.firstCount.get(slot);
+    return Array.from({ length: this.firstCount.get(slot + 1) }, (_, i) => first + i);
   }
 
   /** Number of rules of `chain`, without decoding them. */
   ruleCount(chain: string): number {
-    return super.get(chain)?.rules.length ?? this.rules.get(chain)?.length ?? 0;
+    const done = super.get(chain);
+    if (done) return done.rules.length;
+    const decl = this.declared.get(chain);
+    if (decl === undefined) return 0;
+    const slot = this.runs.get(decl);
+    return this.scattered.get(decl)?.length ?? (slot === undefined ? 0 : this.firstCount.get(slot + 1));
   }
 
   /** The chains with a hook, decoded (only those). */
@@ -61,8 +106,7 @@ export class LazyNftChains extends Map<string, NftChain> {
     if (done !== undefined) return done;
     const index = this.declared.get(name);
     if (index === undefined || index < 0) return undefined;
-    const chain = this.decode(index, this.rules.get(name) ?? []);
-    this.rules.delete(name);
+    const chain = this.decode(index, this.ruleIndices(index));
     super.set(name, chain);
     return chain;
   }
@@ -78,7 +122,6 @@ export class LazyNftChains extends Map<string, NftChain> {
   }
 
   override delete(name: string): boolean {
-    this.rules.delete(name);
     const i = this.hooked.indexOf(name);
     if (i >= 0) this.hooked.splice(i, 1);
     super.delete(name);
@@ -87,7 +130,8 @@ export class LazyNftChains extends Map<string, NftChain> {
 
   override clear(): void {
     this.declared.clear();
-    this.rules.clear();
+    this.runs.clear();
+    this.scattered.clear();
     this.hooked.length = 0;
     super.clear();
   }

@@ -52,3 +52,22 @@ describe("parseNftJson decodes a large document's chains only when asked for", (
     expect(() => rs.tables[0]?.chains.get("services")).toThrow(/invalid or truncated JSON/);
   });
 });
+
+describe("parseNftJson reads headers by pattern and falls back to JSON for unusual text", () => {
+  test("chain and rule names with escapes or non-ASCII parse the same as plain ones", () => {
+    const doc = (chain: string) =>
+      JSON.stringify({
+        nftables: [
+          { table: { family: "ip", name: "t", handle: 1 } },
+          { chain: { family: "ip", table: "t", name: chain, handle: 2 } },
+          { rule: { family: "ip", table: "t", chain, handle: 3, expr: [{ accept: null }] } },
+        ],
+      })
+        .replace(/,"/g, ', "')
+        .replace(/":/g, '": ');
+    for (const name of ["plain/name", 'quo"te\\', "ünï"]) {
+      const rs = parseNftJson(doc(name), { decodeAllBelow: 0 });
+      expect(rs.tables[0]?.chains.get(name)?.rules.map((r) => r.text)).toEqual(["accept"]);
+    }
+  });
+});

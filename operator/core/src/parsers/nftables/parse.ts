@@ -92,6 +92,49 @@ const DECODE_ALL_BELOW = 1 << 20;
 export interface NftText {
   readonly length: number;
   slice(start: number, end: number): string;
+  /**
+   * Optional, for the index pass: a string holding at least [start, start + min) (less at the end of
+   * the document), one character per byte (latin1), and the offset of its first character. Lets
+   * the parser read the headers of 100k+ elements in order without a read and a string each.
+   */
+  window?(start: number, min: number): { text: string; base: number };
+}
+
+/** A piece of `text` around [start, start + min), as NftText.window. */
+function windowAt(text: NftText | string, start: number, min: number): { text: string; base: number } {
+  if (typeof text === "string") return { text, base: 0 };
+  if (text.window) return text.window(start, min);
+  return { text: text.slice(start, start + min), base: start };
+}
+
+const FAMILY_RE = "(ip|ip6|inet|arp|bridge|netdev)";
+/** A JSON string without escapes or non-ASCII: what the fast paths accept (others take JSON.parse). */
+const PLAIN_STRING = '"([ !#-\\[\\]-~]*)"';
+/** The fields nft prints first in a rule, in its order. */
+const RULE_HEAD_RE = new RegExp(
+  `\\{"rule": \\{"family": "${FAMILY_RE}", "table": ${PLAIN_STRING}, "chain": ${PLAIN_STRING}, "handle": \\d+,`,
+  "y",
+);
+/** A whole chain declaration as nft prints it (a base chain with type, hook, prio and policy). */
+const CHAIN_RE = new RegExp(
+  `\\{"chain": \\{"family": "${FAMILY_RE}", "table": ${PLAIN_STRING}, "name": ${PLAIN_STRING}, "handle": \\d+` +
+    '(?:, "type": "(?:filter|nat|route)", "hook": "(prerouting|input|forward|output|postrouting|ingress|egress)", "prio": -?\\d+, "policy": "(?:accept|drop)")?\\}\\}',
+  "y",
+);
+
+/** A chain declaration read without decoding it: family, table, name and whether it has a hook. */
+function chainDeclAt(
+  text: NftText | string,
+  scan: NftElementIndex,
+  index: number,
+): { family: string; table: string; name: string; hooked: boolean } | undefined {
+  const start = scan.start.get(index);
+  const end = scan.end.get(index);
+  const w = windowAt(text, start, end - start);
+  CHAIN_RE.lastIndex = start - w.base;
+  const m = CHAIN_RE.exec(w.text);
+  if (!m || CHAIN_RE.lastIndex !== end - w.base) return undefined;
+  return { family: m[1] as string, table: m[2] as string, name: m[3] as string, hooked: m[4] !== undefined };
 }
 
 /** The 1-based line of `offset` in `text`. */
@@ -142,6 +185,13 @@ function ruleHeaderAt(
 ): { body: JsonObject; place: Place } {
   const start = scan.start.get(index);
   const end = scan.end.get(index);
+  const w = windowAt(text, start, Math.min(end - start, RULE_HEAD));
+  RULE_HEAD_RE.lastIndex = start - w.base;
+  const m = RULE_HEAD_RE.exec(w.text);
+  if (m) {
+    const body: JsonObject = { family: m[1] as string, table: m[2] as string, chain: m[3] as string };
+    return { body, place: { index, kind: "rule", raw: { rule: body } } };
+  }
   const head = text.slice(start, Math.min(end, start + RULE_HEAD));
   const expr = head.indexOf('"expr":');
   if (expr < 0) return elementAt(text, scan, index);
@@ -219,6 +269,14 @@ export function parseNftIndexed(
       }
       continue;
     }
+    if (kind === "chain") {
+      const decl = chainDeclAt(text, scan, index);
+      const table = decl && tables.get(`${decl.family} ${decl.table}`);
+      if (decl && table) {
+        chainsOf(table).declare(decl.name, index, decl.hooked);
+        continue;
+      }
+    }
     const { body, place } = decode(index);
     switch (kind) {
       case "metainfo":
@@ -242,7 +300,7 @@ export function parseNftIndexed(
         break;
       }
       case "chain": {
-        const chain = readChain(body, place); // checked now, decoded again when asked for
+        const chain = readChain(body, place); // checked now, decoded again when asked for (slow path)
         chainsOf(tableOf(chain.family, chain.table, place)).declare(
           chain.name,
           index,
