@@ -9,6 +9,7 @@ import {
   assembleNodeState,
   clusterFactsFromNodes,
   LazyNftChains,
+  type LazyNftRuleset,
   type NodeState,
   type Packet,
   parseIptablesSave,
@@ -124,6 +125,13 @@ async function run(phase: string, arg: string): Promise<PhaseReport> {
         collectMs: Math.round(tCollected - t0),
         ipMs: got.map((g) => Math.round(g.timings.collect)).join("/"),
         nftMs: got.map((g) => Math.round(g.timings.netfilter)).join("/"),
+        nftChainsDecoded: got
+          .map(
+            (g) =>
+              (g.state.host.netfilter.nftables as Partial<LazyNftRuleset> | undefined)?.stats?.()
+                .chainsParsed ?? 0,
+          )
+          .join("/"),
       });
       break;
     }

@@ -327,7 +327,7 @@ async function benchNft(lab: Lab, files: { nft: string }, work: string): Promise
     JSON.stringify({ ...args, dumps: ["iptables-save", "nft-ruleset"] }),
   );
   row(
-    "(c) whole trace, dump-based: collect(ip…, iptables-save, nft ruleset)+parse+walk",
+    "(c) whole trace, dump-based: collect(ip…, iptables-save, nft tables)+parse+walk",
     full,
     detailNote(full.detail, ["verdict", "hops", "dnatTo"]),
   );
@@ -335,7 +335,16 @@ async function benchNft(lab: Lab, files: { nft: string }, work: string): Promise
   row(
     "(c) whole trace, narrowed: ip…, iptables -S per chain, nft list chains + kube-proxy table",
     lazy,
-    detailNote(lazy.detail, ["verdict", "hops", "dnatTo", "rounds", "collectMs", "ipMs", "nftMs"]),
+    detailNote(lazy.detail, [
+      "verdict",
+      "hops",
+      "dnatTo",
+      "rounds",
+      "collectMs",
+      "ipMs",
+      "nftMs",
+      "nftChainsDecoded",
+    ]),
   );
   const expected = `${lab.pods.find((p) => p.node === "node-2")?.ip}:${TARGET_PORT}`;
   const best = median(lazy.ms) <= median(full.ms) ? lazy : full;

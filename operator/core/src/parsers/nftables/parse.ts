@@ -123,7 +123,7 @@ const CHAIN_RE = new RegExp(
 );
 
 /** A chain declaration read without decoding it: family, table, name and whether it has a hook. */
-function chainDeclAt(
+export function chainDeclAt(
   text: NftText | string,
   scan: NftElementIndex,
   index: number,
