@@ -21,8 +21,8 @@ export interface CapturedSource {
   argv: string[];
   /**
    * Set when the output was assembled from several commands rather than by running `argv`: the
-   * exact argv of each, in the order they ran. nft-ruleset is `nft -j list tables`,
-   * `nft -j list chains`, then `nft -j list table <family> <name>` for each table that is not
+   * exact argv of each, in the order they ran. nft-ruleset is `nft -j list chains`,
+   * then `nft -j list table <family> <name>` for each table that is not
    * iptables-nft's, merged into one `{"nftables": [metainfo, …]}` document. Absent in snapshots
    * taken before this field existed (their nft-ruleset is the whole `nft -j list ruleset`).
    */

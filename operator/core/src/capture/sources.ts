@@ -103,7 +103,7 @@ export const SOURCES: readonly SourceSpec[] = [
     optional: true,
   },
   {
-    // The collector assembles this from `nft -j list tables/chains` and one `nft -j list table`
+    // The collector assembles this from `nft -j list chains` and one `nft -j list table`
     // per table that is not iptables-nft's (CapturedSource.commands); argv is what it stands for.
     name: "nft-ruleset",
     file: "nft-ruleset.json",

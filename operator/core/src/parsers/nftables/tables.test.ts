@@ -24,25 +24,22 @@ describe("isIptablesNftShape", () => {
 });
 
 describe("nftTableShapes", () => {
-  test("lists every table with the names of its base chains only", () => {
-    const tables = doc(
-      '{"table": {"family": "ip", "name": "nat", "handle": 1}}',
-      '{"table": {"family": "inet", "name": "empty", "handle": 2}}',
-      '{"table": {"family": "ip", "name": "kube-proxy", "handle": 3}}',
-    );
+  test("lists every table that has chains, with the names of its base chains only", () => {
     const chains = doc(
+      '{"table": {"family": "ip", "name": "ignored", "handle": 9}}',
       '{"chain": {"family": "ip", "table": "nat", "name": "PREROUTING", "handle": 1, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}}',
       '{"chain": {"family": "ip", "table": "nat", "name": "KUBE-SERVICES", "handle": 2}}',
+      '{"chain": {"family": "inet", "table": "user", "name": "regular", "handle": 2}}',
       '{"chain": {"family": "ip", "table": "kube-proxy", "name": "nat-prerouting", "handle": 3, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}}',
     );
-    expect(nftTableShapes(tables, chains)).toEqual([
+    expect(nftTableShapes(chains)).toEqual([
       { family: "ip", name: "nat", baseChains: ["PREROUTING"] },
-      { family: "inet", name: "empty", baseChains: [] },
+      { family: "inet", name: "user", baseChains: [] },
       { family: "ip", name: "kube-proxy", baseChains: ["nat-prerouting"] },
     ]);
   });
   test("throws on a document that is not nft JSON", () => {
-    expect(() => nftTableShapes("{}", doc())).toThrow(/list tables/);
+    expect(() => nftTableShapes("{}")).toThrow(/list chains/);
   });
 });
 
