@@ -253,6 +253,7 @@ export function parseNftIndexed(
   };
   const chainsOf = (table: NftTable): LazyNftChains => table.chains as LazyNftChains;
 
+  const lastRule: { chains?: LazyNftChains; chain: string; prefix: string } = { chain: "", prefix: "" };
   for (let index = 0; index < scan.kind.length; index++) {
     const kind = scan.kind[index] as string;
     if (!["metainfo", "table", "chain", "set", "map", "rule", "element"].includes(kind)) {
@@ -260,12 +261,26 @@ export function parseNftIndexed(
       continue; // flowtables, counters, …
     }
     if (kind === "rule") {
+      // Rules of one chain follow each other: the previous rule's header, matched in place, is
+      // the common case and allocates nothing (120k rules → 60k strings instead of 480k).
+      const w = windowAt(text, scan.start.get(index), lastRule.prefix.length);
+      if (lastRule.chains && w.text.startsWith(lastRule.prefix, scan.start.get(index) - w.base)) {
+        lastRule.chains.addRule(lastRule.chain, index);
+        continue;
+      }
       const { body, place } = ruleHeaderAt(text, scan, index);
       const family = requireFamily(body, place);
       const table = tableOf(family, requireString(body, "table", place), place);
       const chainName = requireString(body, "chain", place);
       if (!chainsOf(table).addRule(chainName, index)) {
         fail(place, `refers to chain ${chainName}, which was not declared before it`);
+      }
+      lastRule.chains = undefined;
+      const plain = /^[ !#-[\]-~]*$/;
+      if (plain.test(table.name) && plain.test(chainName)) {
+        lastRule.chains = chainsOf(table);
+        lastRule.chain = chainName;
+        lastRule.prefix = `{"rule": {"family": "${family}", "table": "${table.name}", "chain": "${chainName}", "handle": `;
       }
       continue;
     }
