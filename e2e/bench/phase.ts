@@ -133,6 +133,7 @@ async function run(phase: string, arg: string): Promise<PhaseReport> {
           )
           .join("/"),
       });
+      for (const g of got) g.release();
       break;
     }
     default:

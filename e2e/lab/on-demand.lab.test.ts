@@ -27,15 +27,21 @@ afterAll(async () => {
 async function demandDriven(packet: Packet, endpoint?: number) {
   const nodes: NodeState[] = [];
   const rulesets: OnDemandIptablesRuleset[] = [];
-  for (const n of lab.nodes) {
-    const r = await collectNodeForTrace({ node: n.name, hostNetns: `/var/run/netns/${n.netns}` });
-    nodes.push(r.state);
-    if (r.iptables) rulesets.push(r.iptables);
+  const releases: Array<() => void> = [];
+  try {
+    for (const n of lab.nodes) {
+      const r = await collectNodeForTrace({ node: n.name, hostNetns: `/var/run/netns/${n.netns}` });
+      releases.push(() => r.release());
+      nodes.push(r.state);
+      if (r.iptables) rulesets.push(r.iptables);
+    }
+    return await traceOnDemand(
+      { nodes, facts: clusterFactsFromNodes(nodes), packet, ...(endpoint !== undefined ? { endpoint } : {}) },
+      rulesets,
+    );
+  } finally {
+    for (const release of releases) release();
   }
-  return traceOnDemand(
-    { nodes, facts: clusterFactsFromNodes(nodes), packet, ...(endpoint !== undefined ? { endpoint } : {}) },
-    rulesets,
-  );
 }
 
 /**

@@ -20,7 +20,7 @@ import {
 } from "@netmap/core";
 import { type CollectNodeOptions, collectNode } from "./collect-node.js";
 import { type NetnsExecOptions, resolveNetnsPath } from "./netns-exec.js";
-import { listNftTableLazily } from "./nft-file.js";
+import { type FileBackedNft, listNftTableLazily } from "./nft-file.js";
 import { nftTablesToRead } from "./nft-tables.js";
 import { type OnDemandIptablesRuleset, onDemandIptables } from "./on-demand-iptables.js";
 
@@ -33,7 +33,7 @@ import { type OnDemandIptablesRuleset, onDemandIptables } from "./on-demand-ipta
 export async function nftTablesForTrace(
   netns: string,
   exec?: NetnsExecOptions,
-): Promise<NftRuleset | undefined> {
+): Promise<{ ruleset: NftRuleset; release: () => void } | undefined> {
   // A table without base chains is never entered by a packet; iptables-nft's tables are read by
   // the iptables reader.
   const which = await nftTablesToRead(
@@ -45,8 +45,17 @@ export async function nftTablesForTrace(
     if (which.toolMissing) return undefined;
     throw new Error(`nft -j list chains failed (exit ${which.exitCode}): ${which.stderr}`);
   }
-  const parts: LazyNftRuleset[] = [];
-  for (const t of which.tables) parts.push(await listNftTableLazily(netns, t.family, t.name, exec));
+  const files: FileBackedNft[] = [];
+  const release = () => {
+    for (const f of files) f.release();
+  };
+  try {
+    for (const t of which.tables) files.push(await listNftTableLazily(netns, t.family, t.name, exec));
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const parts: LazyNftRuleset[] = files.map((f) => f.ruleset);
   const version = parts[0]?.version ?? versionOf(which.listing);
   const ruleset = { tables: parts.flatMap((p) => p.tables), ...(version ? { version } : {}) };
   Object.defineProperty(ruleset, "stats", {
@@ -63,7 +72,7 @@ export async function nftTablesForTrace(
         { chainsParsed: 0, rulesParsed: 0 },
       ),
   });
-  return ruleset;
+  return { ruleset, release };
 }
 
 /** The nft version from a listing's metainfo. */
@@ -77,6 +86,8 @@ export interface NodeForTrace {
   iptables?: OnDemandIptablesRuleset;
   /** Wall time of each step from the start, in ms: iproute2 and friends; netfilter (read alongside). */
   timings: { collect: number; netfilter: number };
+  /** Frees what the lazily read nft tables hold open (their files). Call it when the trace is done. */
+  release(): void;
 }
 
 const WHOLE_DUMPS: readonly SourceName[] = ["iptables-save", "nft-ruleset"];
@@ -98,13 +109,19 @@ export async function collectNodeForTrace(opts: CollectNodeOptions): Promise<Nod
     tNetfilter = performance.now();
     return r;
   });
-  netfilter.catch(() => undefined); // collectNode's error, if any, is the one reported
-  const capture = await collectNode({ ...opts, sources });
-  const state = assembleNodeState(capture);
+  let state: NodeState;
+  try {
+    state = assembleNodeState(await collectNode({ ...opts, sources }));
+  } catch (err) {
+    // collectNode's error is the one reported; what netfilter opened meanwhile is freed.
+    const opened = await netfilter.catch(() => undefined);
+    opened?.[1]?.release();
+    throw err;
+  }
   const t1 = performance.now();
-  const [iptables, nftables] = await netfilter;
+  const [iptables, nft] = await netfilter;
   if (iptables) state.host.netfilter.iptables = iptables;
-  if (nftables) state.host.netfilter.nftables = nftables;
+  if (nft) state.host.netfilter.nftables = nft.ruleset;
   const timings = { collect: t1 - t0, netfilter: tNetfilter - t0 };
-  return { state, ...(iptables ? { iptables } : {}), timings };
+  return { state, ...(iptables ? { iptables } : {}), timings, release: () => nft?.release() };
 }

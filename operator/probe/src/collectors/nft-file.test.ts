@@ -31,3 +31,16 @@ describe("a ruleset read from a file at offsets", () => {
     }
   });
 });
+
+describe("releasing a file-backed ruleset", () => {
+  test("close() frees the descriptor once; reading after it fails instead of reading another file", () => {
+    const path = join(dir, "release.json");
+    writeFileSync(path, golden);
+    const fd = openSync(path, "r");
+    const text = new FileText(fd, Buffer.byteLength(golden));
+    text.close();
+    text.close();
+    expect(() => closeSync(fd)).toThrow(/EBADF/);
+    expect(() => text.window(0, 16)).toThrow(/released/);
+  });
+});

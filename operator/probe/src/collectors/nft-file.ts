@@ -27,10 +27,19 @@ export class FileText implements NftText {
   private buf: Buffer | undefined;
   private win = { text: "", base: 0 };
 
+  private closed = false;
+
   constructor(
     private readonly fd: number,
     readonly length: number,
   ) {}
+
+  /** Closes the file (it has no name on disk, so this frees it). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
 
   /**
    * A 64 KiB latin1 window from `start` (reused while requests fall inside it). Small on purpose:
@@ -39,6 +48,8 @@ export class FileText implements NftText {
   window(start: number, min: number): { text: string; base: number } {
     const { text, base } = this.win;
     if (start >= base && start + min <= base + text.length) return this.win;
+    // A closed descriptor's number may already belong to another file: never read through it.
+    if (this.closed) throw new Error("the nft ruleset's file was released: decode chains before release()");
     const size = Math.max(WINDOW, min);
     if (!this.buf || this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
     const got = readSync(this.fd, this.buf, 0, Math.min(size, this.length - start), start);
@@ -118,16 +129,23 @@ export async function netnsExecToFile(
   }
 }
 
+/** A ruleset decoded lazily from a file, and how to free that file once the trace is done. */
+export interface FileBackedNft {
+  ruleset: LazyNftRuleset;
+  /** Closes the file; chains not decoded by then can no longer be read. */
+  release(): void;
+}
+
 /**
  * `nft -j list table <family> <name>` in `netns`, parsed lazily from a file. The file stays open
- * while the ruleset is in use (chains are decoded from it); it has no name on disk.
+ * until `release()` (chains are decoded from it while tracing); it has no name on disk.
  */
 export async function listNftTableLazily(
   netns: string,
   family: string,
   table: string,
   opts?: NetnsExecOptions,
-): Promise<LazyNftRuleset> {
+): Promise<FileBackedNft> {
   const argv = ["nft", "-j", "list", "table", family, table];
   const r = await netnsExecToFile(netns, argv, opts);
   if (r.exitCode !== 0) {
@@ -139,8 +157,8 @@ export async function listNftTableLazily(
   try {
     index = indexNftFile(r.fd, text.length);
   } catch (err) {
-    closeSync(r.fd);
+    text.close();
     throw scanError(err, text);
   }
-  return parseNftIndexed(text, index, { decodeAllBelow: 0 });
+  return { ruleset: parseNftIndexed(text, index, { decodeAllBelow: 0 }), release: () => text.close() };
 }
