@@ -12,14 +12,13 @@
  * iptables listings of kube-proxy IPVS-mode nodes in parsers/ipvs/testdata), never by the live lab.
  */
 import type { Address } from "../model/addr.js";
-import type { NetnsState } from "../model/state.js";
 import type { Packet } from "../model/trace.js";
 import type { TraceBuilder } from "./builder.js";
 import { inNetns, iproute } from "./commands.js";
 import { describeRoute, routeOutDev } from "./describe.js";
 import { egress } from "./egress.js";
 import { ev } from "./evidence.js";
-import { chainSources, type HookOutcome, runHook } from "./netfilter/hooks.js";
+import { runHook } from "./netfilter/hooks.js";
 import {
   hostPort,
   type IpvsStep,
@@ -28,7 +27,6 @@ import {
   kubeIpvsAddress,
   serviceName,
 } from "./netfilter/ipvs/index.js";
-import type { NetfilterContext } from "./netfilter/types.js";
 import { emitNetfilter, localAddressSet } from "./netfilter-hops.js";
 import { lookupRoute } from "./routing.js";
 import type { Cursor, WalkContext } from "./walk.js";
@@ -210,7 +208,9 @@ function transmitToRealServer(ctx: WalkContext, at: IpvsArrival, packet: Packet)
     // tuple but does not set the DNAT status bit: ctstatus stays as netfilter left it.
     ctDnat: at.dnat,
   };
-  const out = localOutAfterIpvs(s, packet, { ...nf, mark: at.mark });
+  // LOCAL_OUT as IPVS's transmit passes it: raw/mangle/filter OUTPUT run, nat OUTPUT does not (the
+  // connection's destination NAT binding was made in PREROUTING, and a nat chain sees it once).
+  const out = runHook(s, "output", packet, { ...nf, mark: at.mark }, (chain) => chain.type !== "nat");
   emitNetfilter(b, view, out, "output");
   // POST_ROUTING runs in full: the source NAT binding is still open (IPVS ran before nat INPUT).
   const outcome = runHook(s, "postrouting", out.packet, { ...nf, mark: out.mark });
@@ -231,39 +231,4 @@ function transmitToRealServer(ctx: WalkContext, at: IpvsArrival, packet: Packet)
     dnat: at.dnat,
     ...(at.sourceMtu ? { sourceMtu: at.sourceMtu } : {}),
   });
-}
-
-type HookCtx = Omit<NetfilterContext, "hook">;
-
-/**
- * LOCAL_OUT as IPVS's transmit passes it, in priority order as runHook does: the raw/mangle/filter
- * chains run, the nat OUTPUT chain does not (the connection's destination NAT binding was made in
- * PREROUTING, and a nat chain sees a connection once).
- */
-function localOutAfterIpvs(state: NetnsState, packet: Packet, ctx: HookCtx): HookOutcome {
-  const chains = chainSources(state)
-    .flatMap((source) => source("output"))
-    .filter((c) => c.type !== "nat")
-    .sort((a, b) => a.priority - b.priority);
-  const out: HookOutcome = {
-    verdict: "accept",
-    packet,
-    mark: ctx.mark,
-    steps: [],
-    dnat: false,
-    snat: false,
-    unknown: [],
-  };
-  for (const chain of chains) {
-    const o = chain.evaluate(out.packet, { ...ctx, hook: "output", mark: out.mark });
-    out.steps.push(...o.steps);
-    out.packet = o.packet;
-    out.mark = o.mark;
-    if (o.unknown) out.unknown.push(o.unknown);
-    if (o.verdict !== "accept") {
-      out.verdict = o.verdict;
-      break;
-    }
-  }
-  return out;
 }

@@ -40,8 +40,12 @@ export function runHook(
   hook: Hook,
   packet: Packet,
   ctx: Omit<NetfilterContext, "hook">,
+  /** Which base chains run; all by default (IPVS's transmit path leaves out nat OUTPUT). */
+  include: (chain: BaseChain) => boolean = () => true,
 ): HookOutcome {
-  const chains: BaseChain[] = chainSources(state).flatMap((source) => source(hook));
+  const chains: BaseChain[] = chainSources(state)
+    .flatMap((source) => source(hook))
+    .filter(include);
   chains.sort((a, b) => a.priority - b.priority);
   const out: HookOutcome = {
     verdict: "accept",
