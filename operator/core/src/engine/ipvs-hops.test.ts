@@ -8,15 +8,8 @@ import type { NodeState } from "../model/state.js";
 import type { Hop, Packet, TraceResult } from "../model/trace.js";
 import { kindTkng, minikubeOtus } from "./netfilter/ipvs/testdata/nodes.js";
 import type { Topology } from "./testdata/models.js";
+import { tcp } from "./testdata/models.js";
 import { trace } from "./walk.js";
-
-const tcp = (src: string, dst: string, dport: number): Packet => ({
-  protocol: "tcp",
-  src,
-  dst,
-  sport: 40000,
-  dport,
-});
 
 function run(t: Topology, packet: Packet, endpoint?: number | string): TraceResult {
   return trace({ nodes: t.nodes, facts: t.facts, packet, ...(endpoint !== undefined ? { endpoint } : {}) });

@@ -1,17 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Packet, TraceResult } from "../model/trace.js";
+import type { TraceResult } from "../model/trace.js";
 import { parseIptablesSave } from "../parsers/iptables/index.js";
-import { linkOf, node, podState, topology } from "./testdata/models.js";
+import { linkOf, node, podState, tcp, topology } from "./testdata/models.js";
 import { trace } from "./walk.js";
-
-const tcp = (src: string, dst: string, dport = 80): Packet => ({
-  protocol: "tcp",
-  src,
-  dst,
-  sport: 40000,
-  dport,
-});
 
 /** "node/netns/device:action" for each hop, the path as a reader scans it. */
 function path(r: TraceResult): string[] {

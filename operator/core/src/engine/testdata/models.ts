@@ -9,6 +9,10 @@ import type { Link } from "../../model/link.js";
 import type { Neighbour } from "../../model/neigh.js";
 import type { Route } from "../../model/route.js";
 import type { ClusterFacts, NetnsState, NodeState, PodNetns } from "../../model/state.js";
+import type { Packet } from "../../model/trace.js";
+
+/** The first packet of a TCP connection from an ephemeral port, as the engine tests trace it. */
+export const tcp = (src: string, dst: string, dport = 80): Packet => ({ protocol: "tcp", src, dst, sport: 40000, dport });
 
 type Overlay = "vxlan" | "host-gw" | "routed";
 

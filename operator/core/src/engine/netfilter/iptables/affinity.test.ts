@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Packet } from "../../../model/trace.js";
 import { parseIptablesSave } from "../../../parsers/iptables/save.js";
+import { tcp } from "../../testdata/models.js";
 import type { NetfilterStep } from "../types.js";
 import { iptablesBaseChains } from "./base-chains.js";
 
@@ -14,14 +15,6 @@ const dump = (name: string) =>
   readFileSync(new URL(`../../../parsers/iptables/testdata/${name}`, import.meta.url), "utf8");
 const golden = iptablesBaseChains(parseIptablesSave(dump("captured-golden-nfacct-nft.txt")));
 const kubeadm = iptablesBaseChains(parseIptablesSave(dump("captured-kubeadm-nft.txt")));
-
-const tcp = (src: string, dst: string, dport: number): Packet => ({
-  protocol: "tcp",
-  src,
-  dst,
-  sport: 40000,
-  dport,
-});
 
 function prerouting(source: typeof golden, packet: Packet): NetfilterStep[] {
   const [nat] = source("prerouting").filter((c) => c.table === "nat");

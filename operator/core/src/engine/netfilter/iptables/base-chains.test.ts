@@ -4,6 +4,7 @@ import type { IpSet } from "../../../model/ipvs.js";
 import type { Packet } from "../../../model/trace.js";
 import { parseIptablesSave } from "../../../parsers/iptables/save.js";
 import { parseIpsetSave } from "../../../parsers/ipvs/ipset.js";
+import { tcp } from "../../testdata/models.js";
 import type { BaseChainSource, Hook, NetfilterContext, NetfilterStep } from "../types.js";
 import { iptablesBaseChains } from "./base-chains.js";
 
@@ -74,13 +75,6 @@ const path = (r: Run) =>
   r.steps.map(
     (s) => `${s.table}/${s.chain}#${s.ruleIndex ?? "P"} ${s.action}${s.target ? ` ${s.target}` : ""}`,
   );
-const tcp = (src: string, dst: string, dport: number): Packet => ({
-  protocol: "tcp",
-  src,
-  dst,
-  sport: 40000,
-  dport,
-});
 
 describe("iptablesBaseChains: hooks and priorities", () => {
   it("lists the built-in chains a dump has on each hook, with netfilter's priorities", () => {
