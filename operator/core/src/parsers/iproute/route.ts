@@ -185,12 +185,8 @@ function routeText(t: Tokens, defaultTable: string): Route {
   const r: Route = { family: 4, type, table: defaultTable, dst: rawDst, flags: [] };
   while (!t.done) {
     const k = t.next() ?? "";
-    if (k === "via") {
-      let gw = t.value(k);
-      if (gw === "inet" || gw === "inet6") gw = t.value(k);
-      if (!isIp(gw)) t.fail(`invalid gateway "${gw}"`);
-      r.gateway = gw;
-    } else if (k === "dev") r.dev = t.value(k);
+    if (k === "via") r.gateway = gateway(t);
+    else if (k === "dev") r.dev = t.value(k);
     else if (k === "table") r.table = t.value(k);
     else if (k === "proto") r.protocol = t.value(k);
     else if (k === "scope") r.scope = t.value(k);
@@ -211,16 +207,20 @@ function routeText(t: Tokens, defaultTable: string): Route {
   return r;
 }
 
+/** The address after `via` (`via inet6 fe80::1` names the family first). */
+function gateway(t: Tokens): string {
+  let gw = t.value("via");
+  if (gw === "inet" || gw === "inet6") gw = t.value("via");
+  if (!isIp(gw)) t.fail(`invalid gateway "${gw}"`);
+  return gw;
+}
+
 function nexthopText(t: Tokens): Nexthop {
   const hop: Nexthop = { flags: [] };
   while (!t.done) {
     const k = t.next() ?? "";
-    if (k === "via") {
-      let gw = t.value(k);
-      if (gw === "inet" || gw === "inet6") gw = t.value(k);
-      if (!isIp(gw)) t.fail(`invalid gateway "${gw}"`);
-      hop.gateway = gw;
-    } else if (k === "dev") hop.dev = t.value(k);
+    if (k === "via") hop.gateway = gateway(t);
+    else if (k === "dev") hop.dev = t.value(k);
     else if (k === "weight") hop.weight = t.int(k);
     else if (ROUTE_FLAGS.has(k)) hop.flags.push(k);
   }
