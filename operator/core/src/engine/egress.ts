@@ -15,7 +15,7 @@ import { routeOutDev } from "./describe.js";
 import { ev } from "./evidence.js";
 import { sameAddress } from "./ip.js";
 import { runHook } from "./netfilter/hooks.js";
-import { emitNetfilter, localAddressSet } from "./netfilter-hops.js";
+import { emitNetfilter, netfilterBase } from "./netfilter-hops.js";
 import { lookupRoute } from "./routing.js";
 import type { Cursor, WalkContext } from "./walk.js";
 import { where } from "./walk.js";
@@ -225,11 +225,7 @@ function bridgeIngress(
   // Bridged pod-to-pod on one node: netfilter sees it only through br_netfilter.
   const nfOn = bridgeNetfilterOn(view, bridge);
   let pkt = packet;
-  const nf = {
-    localAddresses: localAddressSet(view.state),
-    ctState: "new" as const,
-    ...(ctx.endpoint !== undefined ? { endpoint: ctx.endpoint } : {}),
-  };
+  const nf = netfilterBase(view.state, ctx.endpoint);
   if (nfOn) {
     const pre = runHook(view.state, "prerouting", pkt, {
       ...nf,

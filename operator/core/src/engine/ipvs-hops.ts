@@ -27,7 +27,7 @@ import {
   kubeIpvsAddress,
   serviceName,
 } from "./netfilter/ipvs/index.js";
-import { emitNetfilter, localAddressSet } from "./netfilter-hops.js";
+import { emitNetfilter, netfilterBase } from "./netfilter-hops.js";
 import { lookupRoute } from "./routing.js";
 import type { Cursor, WalkContext } from "./walk.js";
 import { where } from "./walk.js";
@@ -199,9 +199,7 @@ function transmitToRealServer(ctx: WalkContext, at: IpvsArrival, packet: Packet)
     b.stop("Unknown", `route ${route.dst} names no output device`, [`the device of route ${route.dst}`]);
 
   const nf = {
-    localAddresses: localAddressSet(s),
-    ctState: "new" as const,
-    ...(ctx.endpoint !== undefined ? { endpoint: ctx.endpoint } : {}),
+    ...netfilterBase(s, ctx.endpoint),
     ...(at.inDev ? { inDev: at.inDev } : {}),
     outDev,
     // IPVS with net.ipv4.vs.conntrack=1 (kube-proxy sets it) rewrites the connection's reply

@@ -5,7 +5,7 @@ import type { HopAction, Packet, Primitive } from "../model/trace.js";
 import type { TraceBuilder } from "./builder.js";
 import type { HookOutcome } from "./netfilter/hooks.js";
 import { visibleSteps } from "./netfilter/hooks.js";
-import type { Hook, NetfilterStep } from "./netfilter/types.js";
+import type { Hook, NetfilterContext, NetfilterStep } from "./netfilter/types.js";
 import type { NetnsView } from "./world.js";
 
 const ACTIONS: Record<NetfilterStep["action"], HopAction> = {
@@ -31,6 +31,21 @@ const HOOK_NAMES: Record<Hook, string> = {
 };
 
 const localCache = new WeakMap<NetnsState, Set<string>>();
+
+/**
+ * What every hook of one netns shares for a traced packet: the netns's local addresses, conntrack's
+ * view of a connection's first packet, and which Service endpoint to follow.
+ */
+export function netfilterBase(
+  state: NetnsState,
+  endpoint: number | string | undefined,
+): Pick<NetfilterContext, "localAddresses" | "ctState" | "endpoint"> {
+  return {
+    localAddresses: localAddressSet(state),
+    ctState: "new",
+    ...(endpoint !== undefined ? { endpoint } : {}),
+  };
+}
 
 /** Addresses local to a netns (for addrtype LOCAL / fib daddr type local). */
 export function localAddressSet(state: NetnsState): Set<string> {

@@ -17,7 +17,7 @@ import { egress } from "./egress.js";
 import { ev } from "./evidence.js";
 import { ipvsIntercept } from "./ipvs-hops.js";
 import { runHook } from "./netfilter/hooks.js";
-import { emitNetfilter, localAddressSet } from "./netfilter-hops.js";
+import { emitNetfilter, netfilterBase } from "./netfilter-hops.js";
 import { lookupRoute } from "./routing.js";
 import type { NetnsView } from "./world.js";
 import { World } from "./world.js";
@@ -98,12 +98,11 @@ function stepNetns(ctx: WalkContext, c: Cursor): Cursor {
   const b: TraceBuilder = ctx.b;
   const { view } = c;
   const s = view.state;
-  const local = localAddressSet(s);
   const received = c.inDev !== undefined;
   let packet = c.packet;
   let mark = c.mark;
   let dnat = c.dnat;
-  const nf = { localAddresses: local, ctState: "new" as const, ...endpointOpt(ctx) };
+  const nf = netfilterBase(s, ctx.endpoint);
 
   if (received) {
     const pre = runHook(s, "prerouting", packet, {
@@ -278,10 +277,6 @@ function stepNetns(ctx: WalkContext, c: Cursor): Cursor {
     dnat,
     ...(sourceMtu ? { sourceMtu } : {}),
   });
-}
-
-function endpointOpt(ctx: WalkContext): { endpoint?: number | string } {
-  return ctx.endpoint !== undefined ? { endpoint: ctx.endpoint } : {};
 }
 
 export function where(view: NetnsView): string {
