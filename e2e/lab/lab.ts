@@ -10,8 +10,10 @@
  * helpers only send to lab addresses. Everything lives under the `nm-<name>-` prefix and is
  * removed by destroy() (also on exit/SIGINT/SIGTERM).
  */
+
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { cidrContains } from "@netmap/core";
 import { checkLabName, destroyLab, labPrefix, labTmpDir, registerForCleanup } from "./cleanup.js";
 import { type CniResult, cniAdd, conflist } from "./cni.js";
 import { inNetns, LabError, type RunOptions, type RunResult, run, runOk } from "./exec.js";
@@ -122,23 +124,13 @@ function labIdFor(name: string): number {
   return 1 + (h % 250);
 }
 
-function ipv4ToInt(ip: string): number | undefined {
-  const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-  return parts.reduce((a, p) => a * 256 + p, 0);
-}
-
-function inCidr(ip: string, net: string, bits: number): boolean {
-  const a = ipv4ToInt(ip);
-  const b = ipv4ToInt(net);
-  if (a === undefined || b === undefined) return false;
-  const size = 2 ** (32 - bits);
-  return Math.floor(a / size) === Math.floor(b / size);
-}
-
 /** Addresses lab traffic may go to: pod CIDRs, the lab underlay, and a service range (DNAT'd in-lab). */
+/** Pod addresses (10.244.<node>.0/24 each) and the Service range, which exists only as DNAT rules. */
+export const CLUSTER_CIDR = "10.244.0.0/16";
+export const SERVICE_CIDR = "10.96.0.0/12";
+
 export function isLabAddress(ip: string, labId: number): boolean {
-  return inCidr(ip, "10.244.0.0", 16) || inCidr(ip, `172.31.${labId}.0`, 24) || inCidr(ip, "10.96.0.0", 12);
+  return [CLUSTER_CIDR, `172.31.${labId}.0/24`, SERVICE_CIDR].some((cidr) => cidrContains(cidr, ip));
 }
 
 async function sysctlW(netns: string, key: string, value: string): Promise<void> {

@@ -16,12 +16,11 @@
  */
 import { iptablesBaseJumps, iptablesRestore, nftRuleset, type Service } from "../kube-proxy/index.js";
 import { inNetns, LabError, runOk } from "./exec.js";
-import type { Lab, LabPod } from "./lab.js";
+import { CLUSTER_CIDR, type Lab, type LabPod, SERVICE_CIDR } from "./lab.js";
 
 export type ProxyMode = "iptables" | "nftables";
 
-export const CLUSTER_CIDR = "10.244.0.0/16";
-export const SERVICE_CIDR = "10.96.0.0/12";
+export { CLUSTER_CIDR, SERVICE_CIDR } from "./lab.js";
 export const SERVICE_PORT = 80;
 export const TARGET_PORT = 8080;
 export const NODE_PORT = 30080;
