@@ -66,6 +66,11 @@ export interface NftTable {
   comment?: string;
   chains: Map<string, NftChain>;
   sets: Map<string, NftSet>;
+  /**
+   * Where a chain's rules or a set came from, for evidence; `nft -j list ruleset` when absent. A
+   * table read object by object over netlink names that request instead.
+   */
+  evidenceSource?(object: { chain: string } | { set: string }): string;
 }
 
 export interface NftRuleset {

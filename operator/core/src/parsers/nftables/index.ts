@@ -1,7 +1,19 @@
 /** `nft -j list ruleset` parser and the rule renderer used for evidence. */
 
-export { hookedChains, LazyNftChains, type LazyNftRuleset, type NftParseStats } from "./lazy-chains.js";
+export {
+  type HookedChainsSource,
+  hookedChains,
+  LazyNftChains,
+  type LazyNftRuleset,
+  type NftParseStats,
+} from "./lazy-chains.js";
 export { type NftParseOptions, type NftText, parseNftIndexed, parseNftJson, scanError } from "./parse.js";
 export { renderNftExpr } from "./render.js";
 export { NftChunkScanner, type NftElementIndex, scanNftElements } from "./scan.js";
-export { isIptablesNftShape, mergeNftJson, type NftTableShape, nftTableShapes } from "./tables.js";
+export {
+  isIptablesNftShape,
+  mergeNftJson,
+  NftChainListing,
+  type NftTableShape,
+  nftTableShapes,
+} from "./tables.js";

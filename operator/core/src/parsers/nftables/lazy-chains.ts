@@ -175,8 +175,20 @@ export class LazyNftChains extends Map<string, NftChain> {
   }
 }
 
-/** The base chains (with a hook) of a table, decoding no other chain when the table is lazy. */
+/** A chains map that names its base chains without decoding (or reading) any other chain. */
+export interface HookedChainsSource {
+  hookedChains(): NftChain[];
+}
+
+function knowsHooked(chains: Map<string, NftChain>): chains is Map<string, NftChain> & HookedChainsSource {
+  return typeof (chains as Partial<HookedChainsSource>).hookedChains === "function";
+}
+
+/**
+ * The base chains (with a hook) of a table, decoding no other chain when the table is lazy
+ * (LazyNftChains) or read chain by chain (the probe's netlink reader).
+ */
 export function hookedChains(table: NftTable): NftChain[] {
-  if (table.chains instanceof LazyNftChains) return table.chains.hookedChains();
+  if (knowsHooked(table.chains)) return table.chains.hookedChains();
   return [...table.chains.values()].filter((c) => c.hook !== undefined);
 }

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { nftBaseChains } from "../../engine/netfilter/nftables/base-chains.js";
+import type { NftChain } from "../../model/nftables.js";
+import { hookedChains } from "./lazy-chains.js";
 import { parseNftJson } from "./parse.js";
 import { testdataFile } from "./testdata/fixtures.js";
 
@@ -69,5 +71,23 @@ describe("parseNftJson reads headers by pattern and falls back to JSON for unusu
       const rs = parseNftJson(doc(name), { decodeAllBelow: 0 });
       expect(rs.tables[0]?.chains.get(name)?.rules.map((r) => r.text)).toEqual(["accept"]);
     }
+  });
+});
+
+describe("hookedChains", () => {
+  test("asks a chains map that names its base chains, without iterating it", () => {
+    const eager = parseNftJson(golden);
+    const table = eager.tables[0];
+    const pre = table?.chains.get("nat-prerouting");
+    if (!table || !pre) throw new Error("golden has no nat-prerouting");
+    class ReadOnDemand extends Map<string, NftChain> {
+      hookedChains(): NftChain[] {
+        return [pre as NftChain];
+      }
+      override values(): MapIterator<NftChain> {
+        throw new Error("a chains map read on demand cannot be iterated");
+      }
+    }
+    expect(hookedChains({ ...table, chains: new ReadOnDemand() })).toEqual([pre]);
   });
 });

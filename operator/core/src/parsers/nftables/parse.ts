@@ -359,6 +359,11 @@ function readTable(o: JsonObject, place: Place): NftTable {
   return table;
 }
 
+/** A chain object of `nft -j` (its declaration: no rules) as an NftChain; `index` places errors. */
+export function chainFromJson(o: JsonObject, index: number): NftChain {
+  return readChain(o, { index, kind: "chain", raw: o });
+}
+
 function readChain(o: JsonObject, place: Place): NftChain {
   const chain: NftChain = {
     family: requireFamily(o, place),

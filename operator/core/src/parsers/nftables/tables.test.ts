@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { isIptablesNftShape, mergeNftJson, nftTableShapes } from "./tables.js";
+import { isIptablesNftShape, mergeNftJson, NftChainListing, nftTableShapes } from "./tables.js";
 
 const meta =
   '{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}';
@@ -40,6 +40,47 @@ describe("nftTableShapes", () => {
   });
   test("throws on a document that is not nft JSON", () => {
     expect(() => nftTableShapes("{}")).toThrow(/list chains/);
+  });
+});
+
+describe("NftChainListing", () => {
+  const listing = new NftChainListing(
+    doc(
+      '{"chain": {"family": "ip", "table": "kube-proxy", "name": "services", "handle": 7}}',
+      '{"chain": {"family": "ip", "table": "kube-proxy", "name": "nat-prerouting", "handle": 9, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}}',
+      '{"chain": {"family": "inet", "table": "kube-proxy", "name": "services", "handle": 3}}',
+      // Escapes are not taken by the pattern: decoded as JSON instead.
+      '{"chain": {"family": "ip", "table": "kube-proxy", "name": "quo\\"te", "handle": 11}}',
+    ),
+  );
+  test("declares each chain of its own table with its handle, and a base chain with hook, prio and policy", () => {
+    expect(listing.chain("ip", "kube-proxy", "services")).toEqual({
+      family: "ip",
+      table: "kube-proxy",
+      name: "services",
+      handle: 7,
+      rules: [],
+    });
+    expect(listing.chain("inet", "kube-proxy", "services")?.handle).toBe(3);
+    expect(listing.baseChains("ip", "kube-proxy")).toEqual([
+      {
+        family: "ip",
+        table: "kube-proxy",
+        name: "nat-prerouting",
+        handle: 9,
+        type: "nat",
+        hook: "prerouting",
+        prio: -100,
+        policy: "accept",
+        rules: [],
+      },
+    ]);
+    expect(listing.chain("ip", "kube-proxy", 'quo"te')?.handle).toBe(11);
+  });
+  test("knows no chain that the listing does not hold", () => {
+    expect(listing.chain("ip", "kube-proxy", "nat-output")).toBeUndefined();
+    expect(listing.chain("ip", "other", "services")).toBeUndefined();
+    expect(listing.baseChains("ip", "other")).toEqual([]);
   });
 });
 

@@ -8,8 +8,10 @@
  * the collectors do not list them through nft (tens of seconds and ~70 MB with 60k kube-proxy
  * chains) and the nft evaluator skips them. {@link isIptablesNftShape} is the one rule for both.
  */
-import type { NftFamily } from "../../model/nftables.js";
-import { chainDeclAt } from "./parse.js";
+import type { Json, JsonObject } from "../../model/json.js";
+import type { NftChain, NftFamily } from "../../model/nftables.js";
+import { isObject } from "./narrow.js";
+import { chainDeclAt, chainFromJson } from "./parse.js";
 import { type NftElementIndex, scanNftElements } from "./scan.js";
 
 const IPTABLES_TABLES = new Set(["filter", "nat", "mangle", "raw", "security"]);
@@ -52,41 +54,79 @@ function field(item: unknown, kind: string, key: string): string | undefined {
  * for that (5 s on a 10k-Service kube-proxy table), so it is not used.
  */
 export function nftTableShapes(listChainsJson: string): NftTableShape[] {
-  let scan: NftElementIndex;
-  try {
-    scan = scanNftElements(listChainsJson);
-  } catch (err) {
-    throw new Error(`nft -j list chains: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const shapes = new Map<string, { family: string; name: string; baseChains: string[] }>();
-  for (let i = 0; i < scan.kind.length; i++) {
-    if (scan.kind[i] !== "chain") continue;
-    // The common case by pattern (a 60k-chain listing is 6–8 MB: no object per chain), else JSON.
-    const decl = chainDeclAt(listChainsJson, scan, i) ?? decodeChain(listChainsJson, scan, i);
-    if (decl === undefined) continue;
-    const key = `${decl.family} ${decl.table}`;
-    let shape = shapes.get(key);
-    if (!shape) {
-      shape = { family: decl.family, name: decl.table, baseChains: [] };
-      shapes.set(key, shape);
-    }
-    if (decl.hooked) shape.baseChains.push(decl.name);
-  }
-  return [...shapes.values()];
+  return new NftChainListing(listChainsJson).shapes();
 }
 
-/** A chain element decoded as JSON, for text the pattern does not take. */
-function decodeChain(
-  text: string,
-  scan: NftElementIndex,
-  i: number,
-): { family: string; table: string; name: string; hooked: boolean } | undefined {
-  const item: unknown = JSON.parse(text.slice(scan.start.get(i), scan.end.get(i)));
-  const family = field(item, "chain", "family");
-  const table = field(item, "chain", "table");
-  const name = field(item, "chain", "name");
-  if (family === undefined || table === undefined || name === undefined) return undefined;
-  return { family, table, name, hooked: field(item, "chain", "hook") !== undefined };
+/**
+ * The chain declarations of `nft -j list chains`, indexed by table and name in one pass and decoded
+ * when asked for: what a reader of single chains needs to know before it reads any rule (which
+ * chains exist, which are base chains, their hooks, priorities and policies).
+ */
+export class NftChainListing {
+  private readonly scan: NftElementIndex;
+  /** "family table" → chain name → element index. */
+  private readonly byTable = new Map<string, Map<string, number>>();
+  private readonly tableShapes = new Map<string, { family: string; name: string; baseChains: string[] }>();
+
+  constructor(readonly json: string) {
+    try {
+      this.scan = scanNftElements(json);
+    } catch (err) {
+      throw new Error(`nft -j list chains: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (let i = 0; i < this.scan.kind.length; i++) {
+      if (this.scan.kind[i] !== "chain") continue;
+      // The common case by pattern (a 60k-chain listing is 6–8 MB: no object per chain), else JSON.
+      const decl = chainDeclAt(json, this.scan, i) ?? this.decodeDecl(i);
+      if (decl === undefined) continue;
+      const key = `${decl.family} ${decl.table}`;
+      let shape = this.tableShapes.get(key);
+      let names = this.byTable.get(key);
+      if (!shape || !names) {
+        shape = { family: decl.family, name: decl.table, baseChains: [] };
+        names = new Map();
+        this.tableShapes.set(key, shape);
+        this.byTable.set(key, names);
+      }
+      if (!names.has(decl.name)) names.set(decl.name, i);
+      if (decl.hooked) shape.baseChains.push(decl.name);
+    }
+  }
+
+  /** Every table that has chains, with the names of its base chains. */
+  shapes(): NftTableShape[] {
+    return [...this.tableShapes.values()];
+  }
+
+  /** The declaration of chain `name` (handle; type, hook, prio and policy of a base chain), no rules. */
+  chain(family: string, table: string, name: string): NftChain | undefined {
+    const index = this.byTable.get(`${family} ${table}`)?.get(name);
+    if (index === undefined) return undefined;
+    const raw: unknown = JSON.parse(this.json.slice(this.scan.start.get(index), this.scan.end.get(index)));
+    const body = isObject(raw as Json) ? (raw as JsonObject).chain : undefined;
+    if (!isObject(body)) throw new Error(`nft -j list chains: element ${index} is not a chain`);
+    return chainFromJson(body, index);
+  }
+
+  /** The base chains of a table, declared (no rules). */
+  baseChains(family: string, table: string): NftChain[] {
+    const shape = this.tableShapes.get(`${family} ${table}`);
+    return (shape?.baseChains ?? [])
+      .map((n) => this.chain(family, table, n))
+      .filter((c): c is NftChain => c !== undefined);
+  }
+
+  /** A chain element decoded as JSON, for text the pattern does not take. */
+  private decodeDecl(
+    i: number,
+  ): { family: string; table: string; name: string; hooked: boolean } | undefined {
+    const item: unknown = JSON.parse(this.json.slice(this.scan.start.get(i), this.scan.end.get(i)));
+    const family = field(item, "chain", "family");
+    const table = field(item, "chain", "table");
+    const name = field(item, "chain", "name");
+    if (family === undefined || table === undefined || name === undefined) return undefined;
+    return { family, table, name, hooked: field(item, "chain", "hook") !== undefined };
+  }
 }
 
 /** Index just past the first element of the top-level `"nftables"` array, and where it starts. */

@@ -17,7 +17,10 @@ import type { Evidence, SessionAffinity } from "../../../model/trace.js";
 import { isObject, objectAt, stringAt } from "../../../parsers/nftables/narrow.js";
 import { formatDuration } from "../../../parsers/nftables/render.js";
 
-const SOURCE = "nft -j list ruleset";
+/** Where a set or a chain's rules were read from, for evidence. */
+function source(table: NftTable, object: { chain: string } | { set: string }): string {
+  return table.evidenceSource?.(object) ?? "nft -j list ruleset";
+}
 
 /** The timeout set a rule checks the packet's source against (`ip saddr @affinity-X`), if any. */
 function checkedSet(rule: NftRule, table: NftTable): NftSet | undefined {
@@ -73,9 +76,10 @@ export function affinityOf(
     .find((r) => r.set !== undefined);
   const set = recorder?.set ?? first.set;
   const evidence: Evidence[] = [
-    { source: SOURCE, text: declaration(set) },
-    ...checks.map((c) => ({ source: SOURCE, text: c.rule.text })),
+    { source: source(table, { set: set.name }), text: declaration(set) },
+    ...checks.map((c) => ({ source: source(table, { chain: chain.name }), text: c.rule.text })),
   ];
-  if (recorder) evidence.push({ source: SOURCE, text: recorder.rule.text });
+  if (recorder)
+    evidence.push({ source: source(table, { chain: recorder.rule.chain }), text: recorder.rule.text });
   return { mode: "ClientIP", timeoutSeconds: set.timeout ?? 0, client, evidence };
 }

@@ -112,6 +112,20 @@ describe("ClusterIP through kube-proxy's nftables rules", () => {
     expect(out.steps[3]?.evidence.text).toBe("meta l4proto tcp dnat to 10.180.0.4:80");
   });
 
+  test("a table read object by object names where each chain came from in the evidence", () => {
+    const rs = loadCapture("golden-kube-proxy");
+    const table = rs.tables[0];
+    if (!table) throw new Error("no table");
+    table.evidenceSource = (o) => ("chain" in o ? `netlink rules of ${o.chain}` : `netlink set ${o.set}`);
+    const out = base(rs, "prerouting", "nat-prerouting").evaluate(toSvc4, ctx("prerouting"));
+    expect(out.steps.map((s) => s.evidence.source)).toEqual([
+      "netlink rules of nat-prerouting",
+      "netlink rules of services",
+      "netlink rules of service-LAUZTJTB-ns4/svc4/tcp/p80",
+      "netlink rules of endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80",
+    ]);
+  });
+
   test("ctx.endpoint picks the endpoint by index or by ip:port", () => {
     const byIndex = base(golden, "prerouting", "nat-prerouting").evaluate(
       toSvc4,

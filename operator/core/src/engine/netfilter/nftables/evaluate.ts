@@ -6,7 +6,7 @@
 import type { NftChain, NftTable } from "../../../model/nftables.js";
 import type { Packet } from "../../../model/trace.js";
 import type { ChainOutcome, NetfilterContext } from "../types.js";
-import { chainCommand, runRule, type Walk } from "./rule.js";
+import { chainCommand, chainSource, runRule, type Walk } from "./rule.js";
 
 /** Deepest jump/goto nesting followed. */
 export const MAX_DEPTH = 64;
@@ -68,7 +68,7 @@ export function evaluateBaseChain(
       chain: base.name,
       action: "policy",
       evidence: {
-        source: "nft -j list ruleset",
+        source: chainSource(table, base.name),
         text: `type ${base.type ?? "filter"} hook ${base.hook ?? "?"} priority ${base.prio ?? 0}; policy ${policy};`,
       },
       command: chainCommand(table, base.name),

@@ -39,6 +39,11 @@ const NEXT: RuleResult = { kind: "next" };
  */
 const IGNORED = new Set(["counter", "log", "notrack", "set"]);
 
+/** Where the rules of `chain` were read from, for evidence. */
+export function chainSource(table: NftTable, chain: string): string {
+  return table.evidenceSource?.({ chain }) ?? "nft -j list ruleset";
+}
+
 /** `nft list chain ip kube-proxy services`. */
 export function chainCommand(table: NftTable, chain: string): string {
   return `nft list chain ${table.family} ${table.name} ${chain}`;
@@ -51,7 +56,7 @@ function step(w: Walk, chain: NftChain, rule: NftRule, action: NetfilterStep["ac
     chain: chain.name,
     ruleIndex: rule.index,
     action,
-    evidence: { source: "nft -j list ruleset", text: rule.text },
+    evidence: { source: chainSource(w.table, chain.name), text: rule.text },
     command: chainCommand(w.table, chain.name),
   };
   w.steps.push(s);
