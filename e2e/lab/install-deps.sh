@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   iproute2 iptables nftables ipset conntrack containernetworking-plugins
-  util-linux jq tmux iputils-ping kmod
+  util-linux jq tmux iputils-ping kmod socat
 )
 
 if [[ "$(id -u)" != "0" ]]; then

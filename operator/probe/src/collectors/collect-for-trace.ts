@@ -3,11 +3,13 @@
  * everything iproute2 shows (cheap), the host's iptables chain by chain on demand
  * (on-demand-iptables.ts), and of nftables only the tables that are not iptables-nft's.
  *
- * Why nft is narrowed by table and not by chain: with nft 1.0.x, `nft list chain` builds a cache of
- * every set of the table first (seconds on a 10k-Service kube-proxy table, whose numgen vmaps are
- * 10k anonymous sets), and `nft -j list ruleset` on an iptables-nft node with 60k chains takes tens
- * of seconds. `nft -j list chains` (names and hooks only) is fast; it tells which tables have base
- * chains, and the tables iptables-nft manages are left to the iptables reader.
+ * nft: `nft -j list chains` (names and hooks only, fast) tells which tables have base chains; the
+ * tables iptables-nft manages are left to the iptables reader. The others are read object by object
+ * over netlink as the walk asks (on-demand-nft.ts): `nft list chain` would not do, because nft 1.0.x
+ * and 1.1.x build a cache of every set of the table first (3.5 s per call on a 10k-Service
+ * kube-proxy table, whose numgen vmaps are 10k anonymous sets), while the kernel answers one
+ * chain's netlink dump in milliseconds. Without socat (the netlink carrier) the tables are listed
+ * whole with `nft -j list table` into files and parsed lazily (nft-file.ts).
  */
 import {
   assembleNodeState,
@@ -22,18 +24,20 @@ import { type CollectNodeOptions, collectNode } from "./collect-node.js";
 import { type NetnsExecOptions, resolveNetnsPath } from "./netns-exec.js";
 import { type FileBackedNft, listNftTableLazily } from "./nft-file.js";
 import { nftTablesToRead } from "./nft-tables.js";
+import type { OnDemandSource } from "./on-demand.js";
 import { type OnDemandIptablesRuleset, onDemandIptables } from "./on-demand-iptables.js";
+import { type OnDemandNftRuleset, onDemandNft } from "./on-demand-nft.js";
 
 /**
  * The nft tables of the netns that an IPv4 trace can cross (family ip/inet, with base chains),
- * leaving out the ones iptables-nft manages (isIptablesNftShape), each parsed lazily from a file
- * (nft-file.ts) so a 50 MB kube-proxy table is never held in memory. Undefined when nft is not
- * installed.
+ * leaving out the ones iptables-nft manages (isIptablesNftShape): read on demand over netlink, or,
+ * without socat, each listed whole and parsed lazily from a file (nft-file.ts) so a 50 MB
+ * kube-proxy table is never held in memory. Undefined when nft is not installed.
  */
 export async function nftTablesForTrace(
   netns: string,
   exec?: NetnsExecOptions,
-): Promise<{ ruleset: NftRuleset; release: () => void } | undefined> {
+): Promise<{ ruleset: NftRuleset; onDemand?: OnDemandNftRuleset; release: () => void } | undefined> {
   // A table without base chains is never entered by a packet; iptables-nft's tables are read by
   // the iptables reader.
   const which = await nftTablesToRead(
@@ -44,6 +48,12 @@ export async function nftTablesForTrace(
   if (which.status === "absent") {
     if (which.toolMissing) return undefined;
     throw new Error(`nft -j list chains failed (exit ${which.exitCode}): ${which.stderr}`);
+  }
+  const onDemand = await onDemandNft(netns, which.listing, which.tables, exec);
+  if (onDemand) {
+    const version = versionOf(which.listing.json);
+    if (version) onDemand.version = version;
+    return { ruleset: onDemand, onDemand, release: () => onDemand.close() };
   }
   const files: FileBackedNft[] = [];
   const release = () => {
@@ -56,7 +66,7 @@ export async function nftTablesForTrace(
     throw err;
   }
   const parts: LazyNftRuleset[] = files.map((f) => f.ruleset);
-  const version = parts[0]?.version ?? versionOf(which.listing);
+  const version = parts[0]?.version ?? versionOf(which.listing.json);
   const ruleset = { tables: parts.flatMap((p) => p.tables), ...(version ? { version } : {}) };
   Object.defineProperty(ruleset, "stats", {
     enumerable: false,
@@ -82,8 +92,12 @@ function versionOf(listing: string): string | undefined {
 
 export interface NodeForTrace {
   state: NodeState;
-  /** The host's iptables, read on demand while tracing (pass it to traceOnDemand). */
+  /** The host's iptables, read on demand while tracing. */
   iptables?: OnDemandIptablesRuleset;
+  /** The host's nft tables, read on demand over netlink (absent without socat or nft). */
+  nft?: OnDemandNftRuleset;
+  /** What traceOnDemand reads between runs for this node: `iptables` and `nft`. */
+  onDemand: OnDemandSource[];
   /** Wall time of each step from the start, in ms: iproute2 and friends; netfilter (read alongside). */
   timings: { collect: number; netfilter: number };
   /** Frees what the lazily read nft tables hold open (their files). Call it when the trace is done. */
@@ -93,8 +107,8 @@ export interface NodeForTrace {
 const WHOLE_DUMPS: readonly SourceName[] = ["iptables-save", "nft-ruleset"];
 
 /**
- * collectNode without the whole-ruleset dumps, then netfilter the trace's way: iptables on demand,
- * nft tables other than iptables-nft's in full.
+ * collectNode without the whole-ruleset dumps, then netfilter the trace's way: iptables chain by
+ * chain, nft tables other than iptables-nft's object by object (both on demand).
  */
 export async function collectNodeForTrace(opts: CollectNodeOptions): Promise<NodeForTrace> {
   const sources = (opts.sources ?? SOURCES.map((s) => s.name)).filter((s) => !WHOLE_DUMPS.includes(s));
@@ -123,5 +137,15 @@ export async function collectNodeForTrace(opts: CollectNodeOptions): Promise<Nod
   if (iptables) state.host.netfilter.iptables = iptables;
   if (nft) state.host.netfilter.nftables = nft.ruleset;
   const timings = { collect: t1 - t0, netfilter: tNetfilter - t0 };
-  return { state, ...(iptables ? { iptables } : {}), timings, release: () => nft?.release() };
+  const onDemand: OnDemandSource[] = [];
+  if (iptables) onDemand.push(iptables);
+  if (nft?.onDemand) onDemand.push(nft.onDemand);
+  return {
+    state,
+    ...(iptables ? { iptables } : {}),
+    ...(nft?.onDemand ? { nft: nft.onDemand } : {}),
+    onDemand,
+    timings,
+    release: () => nft?.release(),
+  };
 }

@@ -8,7 +8,7 @@
  * iptables-nft's own translation of kube-proxy's rules (32 s and 67 MB with 10k Services), which
  * netmap reads from iptables-save anyway.
  */
-import { mergeNftJson, type NftTableShape, nftTableShapes } from "@netmap/core";
+import { mergeNftJson, NftChainListing, type NftTableShape } from "@netmap/core";
 import { type NetnsExecOptions, netnsExec } from "./netns-exec.js";
 
 /** The merged document and every command that went into it. */
@@ -19,13 +19,13 @@ export type NftTablesRead =
 /** Tables read in full at most (a node with more nft tables than this is not a node). */
 const MAX_NFT_TABLES = 64;
 
-/** The tables `keep` accepts, from `nft -j list chains` (also returned: its text, for metainfo). */
+/** The tables `keep` accepts, from `nft -j list chains` (also returned: the listing, indexed). */
 export async function nftTablesToRead(
   netns: string,
   keep: (t: NftTableShape) => boolean,
   exec?: NetnsExecOptions,
 ): Promise<
-  | { status: "ok"; tables: NftTableShape[]; listing: string }
+  | { status: "ok"; tables: NftTableShape[]; listing: NftChainListing }
   | { status: "absent"; exitCode: number; stderr: string; toolMissing: boolean }
 > {
   const chains = await netnsExec(netns, ["nft", "-j", "list", "chains"], exec);
@@ -33,9 +33,10 @@ export async function nftTablesToRead(
     const { exitCode, toolMissing } = chains;
     return { status: "absent", exitCode, stderr: chains.stderr.trim(), toolMissing };
   }
-  const tables = nftTableShapes(chains.stdout).filter(keep);
+  const listing = new NftChainListing(chains.stdout);
+  const tables = listing.shapes().filter(keep);
   if (tables.length > MAX_NFT_TABLES) throw new Error(`more than ${MAX_NFT_TABLES} nft tables to read`);
-  return { status: "ok", tables, listing: chains.stdout };
+  return { status: "ok", tables, listing };
 }
 
 /**
@@ -63,5 +64,5 @@ export async function readNftTables(
     }
     docs.push(r.stdout);
   }
-  return { status: "ok", json: mergeNftJson(which.listing, docs), commands, tables: which.tables };
+  return { status: "ok", json: mergeNftJson(which.listing.json, docs), commands, tables: which.tables };
 }

@@ -24,16 +24,12 @@ import {
   type IptablesTableName,
   type LazyIptablesTable,
   parseIptablesS,
-  type TraceInput,
-  type TraceResult,
-  trace,
 } from "@netmap/core";
 import { type NetnsExecOptions, netnsExec } from "./netns-exec.js";
+import type { OnDemandSource } from "./on-demand.js";
 
 /** Bounds of one demand-driven trace. */
 export const ON_DEMAND_LIMITS = {
-  /** Trace runs (each may read the chains the previous one missed). */
-  maxRounds: 16,
   /** Chains read per table. */
   maxChainsPerTable: 512,
   /** `iptables -S` processes at once. */
@@ -131,7 +127,7 @@ export class OnDemandIptablesTable implements IptablesTable {
 }
 
 /** An IptablesRuleset read chain by chain; see the module comment. */
-export class OnDemandIptablesRuleset implements IptablesRuleset {
+export class OnDemandIptablesRuleset implements IptablesRuleset, OnDemandSource {
   readonly tables = new Map<IptablesTableName, OnDemandIptablesTable>();
   backend?: "nf_tables" | "legacy";
   version?: string;
@@ -173,33 +169,4 @@ export async function onDemandIptables(
   if (m?.[1]) rs.version = m[1];
   rs.backend = m?.[2] === "nf_tables" ? "nf_tables" : "legacy";
   return rs;
-}
-
-export interface OnDemandTraceResult {
-  result: TraceResult;
-  /** Trace runs it took (the last one read nothing new). */
-  rounds: number;
-  /** `iptables -S` commands run. */
-  commands: number;
-}
-
-/**
- * Runs the engine over `input`, reading the chains each run missed from the kernel, until a run
- * misses nothing. `rulesets` are the on-demand rulesets the input's node states hold.
- */
-export async function traceOnDemand(
-  input: TraceInput,
-  rulesets: readonly OnDemandIptablesRuleset[],
-): Promise<OnDemandTraceResult> {
-  for (let round = 1; round <= ON_DEMAND_LIMITS.maxRounds; round++) {
-    const result = trace(input);
-    const pending = rulesets.filter((r) => r.missing > 0);
-    if (pending.length === 0) {
-      return { result, rounds: round, commands: rulesets.reduce((n, r) => n + r.commands, 0) };
-    }
-    await Promise.all(pending.map((r) => r.fetchMissing()));
-  }
-  throw new Error(
-    `trace still asked for new chains after ${ON_DEMAND_LIMITS.maxRounds} rounds (a jump loop?)`,
-  );
 }
