@@ -1,10 +1,15 @@
 /**
  * One measured phase of the benchmark, run in a fresh `node` process so phases never share a heap:
  * `node phase.js <phase> <json args>`. Prints one JSON line: the phase's own wall time (module
- * loading and reading input files excluded) and the process's RSS high-water mark
- * (process.resourceUsage().maxRSS), plus what the phase found.
+ * loading and reading input files excluded) and the process's RSS high-water mark, plus what the
+ * phase found.
+ *
+ * The high-water mark is `VmHWM` from /proc/self/status, not `process.resourceUsage().maxRSS`:
+ * Linux carries ru_maxrss across fork and execve, so a child spawned by a 300 MB parent reports
+ * maxRSS ≥ 300 MB however little it uses itself (measured: 291 MB maxRSS vs 41 MB VmHWM for an
+ * empty `node -e`). VmHWM belongs to the process's own address space, which execve replaces.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import {
   assembleNodeState,
   clusterFactsFromNodes,
@@ -13,13 +18,14 @@ import {
   type NodeState,
   type Packet,
   parseIptablesSave,
+  parseNftIndexed,
   parseNftJson,
   SOURCES,
   type SourceName,
   type TraceResult,
   trace,
 } from "@netmap/core";
-import { collectNode, collectNodeForTrace, type OnDemandIptablesRuleset, traceOnDemand } from "@netmap/probe";
+import { collectNode, collectNodeForTrace, FileText, indexNftFile, traceOnDemand } from "@netmap/probe";
 
 export interface PhaseNode {
   name: string;
@@ -85,6 +91,23 @@ async function run(phase: string, arg: string): Promise<PhaseReport> {
       Object.assign(detail, { chains, rules, elements, decoded: rs.stats().chainsParsed });
       break;
     }
+    case "parse-nft-file": {
+      // The probe's whole-table path (nft-file.ts): the listing stays in its file, indexed in 1 MiB
+      // chunks, and chains are decoded from the file when asked for.
+      const fd = openSync(arg, "r");
+      const size = fstatSync(fd).size;
+      t0 = performance.now();
+      const rs = parseNftIndexed(new FileText(fd, size), indexNftFile(fd, size));
+      let chains = 0;
+      let elements = 0;
+      for (const t of rs.tables) {
+        chains += t.chains.size;
+        for (const s of t.sets.values()) elements += s.elements.length;
+      }
+      Object.assign(detail, { chains, elements, decoded: rs.stats().chainsParsed });
+      closeSync(fd);
+      break;
+    }
     case "trace-dump": {
       // Today's collector, restricted to one whole-ruleset dump per family: collect + parse + walk.
       const a = JSON.parse(arg) as TraceArgs;
@@ -112,16 +135,15 @@ async function run(phase: string, arg: string): Promise<PhaseReport> {
       );
       const tCollected = performance.now();
       const nodes = got.map((g) => g.state);
-      const rulesets = got
-        .map((g) => g.iptables)
-        .filter((r): r is OnDemandIptablesRuleset => r !== undefined);
       const r = await traceOnDemand(
         { nodes, facts: clusterFactsFromNodes(nodes), packet: a.packet },
-        rulesets,
+        got.flatMap((g) => g.onDemand),
       );
       Object.assign(detail, summary(r.result), {
         rounds: r.rounds,
-        iptablesS: r.commands,
+        iptablesS: got.reduce((n, g) => n + (g.iptables?.commands ?? 0), 0),
+        nftNetlink: got.reduce((n, g) => n + (g.nft?.commands ?? 0), 0),
+        nftFallbacks: got.flatMap((g) => g.nft?.fallbacks() ?? []).join("; ") || "none",
         collectMs: Math.round(tCollected - t0),
         ipMs: got.map((g) => Math.round(g.timings.collect)).join("/"),
         nftMs: got.map((g) => Math.round(g.timings.netfilter)).join("/"),
@@ -140,7 +162,14 @@ async function run(phase: string, arg: string): Promise<PhaseReport> {
       throw new Error(`unknown phase ${phase}`);
   }
   const ms = performance.now() - t0;
-  return { phase, ms, maxRssKiB: process.resourceUsage().maxRSS, detail };
+  return { phase, ms, maxRssKiB: highWaterRssKiB(), detail };
+}
+
+/** This process's own peak RSS in KiB (VmHWM; see the module comment). */
+export function highWaterRssKiB(): number {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "latin1"));
+  if (!m?.[1]) throw new Error("no VmHWM in /proc/self/status: the bench needs Linux /proc");
+  return Number(m[1]);
 }
 
 const [phase, arg] = process.argv.slice(2);
