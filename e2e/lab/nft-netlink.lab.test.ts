@@ -1,30 +1,28 @@
 /**
  * The nf_tables netlink decoder against nft itself, live: rulesets are loaded into a throwaway netns
  * (nmx-nlcap-lab-<pid>), every chain's rules and every set are read from the kernel over netlink
- * (socat on an AF_NETLINK socket inside the netns, requests from encodeNftQuery) and decoded, and
- * each must equal what parseNftJson builds from `nft -j list table` of the same state. No traffic.
+ * (the probe's NftNetlinkSession: socat on an AF_NETLINK socket inside the netns, requests from
+ * encodeNftQuery) and decoded, and each must equal what parseNftJson builds from `nft -j list table`
+ * of the same state. No traffic.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import {
   anonymousSetsOf,
   decodeNftRules,
   decodeNftSet,
   decodeNftTable,
-  encodeNftQuery,
   type NetlinkMessage,
-  NetlinkReplyReader,
   type NftFamily,
   type NftNetlinkQuery,
   type NftSet,
   parseNftJson,
 } from "@netmap/core";
+import { NftNetlinkSession } from "@netmap/probe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nftRuleset, type Service } from "../kube-proxy/index.js";
 import { inNetns, run, runOk } from "./exec.js";
 
 const NS = `nmx-nlcap-lab-${process.pid}`;
-const SOCAT = ["socat", "-b", "65536", "-t", "0.3", "-", "SOCKET-DATAGRAM:16:3:12:x00000000000000000000"];
 const TESTDATA = new URL("../../operator/core/src/parsers/nftables/testdata/", import.meta.url);
 
 const ep = (ip: string) => ({ ip, node: "node-1", ready: true });
@@ -68,27 +66,19 @@ const SERVICES: Service[] = [
   },
 ];
 
-let seq = 100;
+let session: NftNetlinkSession;
 
-/** One netlink request through socat in the netns; the reply's messages (undefined on ENOENT). */
-function ask(q: NftNetlinkQuery): NetlinkMessage[] {
-  const s = seq++;
-  const r = spawnSync("ip", ["netns", "exec", NS, ...SOCAT], {
-    input: encodeNftQuery(q, s),
-    timeout: 10_000,
-  });
-  if (r.status !== 0) throw new Error(`socat failed: ${r.stderr.toString()}`);
-  const reader = new NetlinkReplyReader(s);
-  reader.push(new Uint8Array(r.stdout));
-  if (!reader.done) throw new Error(`incomplete reply to ${JSON.stringify(q)}`);
-  if (reader.errno !== undefined) throw new Error(`errno ${reader.errno} for ${JSON.stringify(q)}`);
-  return reader.messages;
+/** One netlink request over the session; the reply's messages (an errno is an error here). */
+async function ask(q: NftNetlinkQuery): Promise<NetlinkMessage[]> {
+  const r = await session.query(q);
+  if (r.errno !== undefined) throw new Error(`errno ${r.errno} for ${JSON.stringify(q)}`);
+  return r.messages;
 }
 
-function decodeSet(family: NftFamily, table: string, name: string): NftSet {
-  const [set] = ask({ kind: "set", family, table, set: name });
+async function decodeSet(family: NftFamily, table: string, name: string): Promise<NftSet> {
+  const [set] = await ask({ kind: "set", family, table, set: name });
   if (!set) throw new Error(`no set ${name}`);
-  return decodeNftSet(set, ask({ kind: "elements", family, table, set: name }));
+  return decodeNftSet(set, await ask({ kind: "elements", family, table, set: name }));
 }
 
 /** Every chain and named set of the netns, decoded over netlink and as nft lists them. */
@@ -99,15 +89,16 @@ async function compareAll(): Promise<{ chains: number; sets: number }> {
   let chains = 0;
   let sets = 0;
   for (const t of listing.tables) {
-    const [header] = ask({ kind: "table", family: t.family, table: t.name });
+    const [header] = await ask({ kind: "table", family: t.family, table: t.name });
     expect(header && decodeNftTable(header)).toEqual({ family: t.family, name: t.name, handle: t.handle });
     for (const [name, expected] of t.sets) {
-      expect(decodeSet(t.family, t.name, name), `set ${name}`).toEqual(expected);
+      expect(await decodeSet(t.family, t.name, name), `set ${name}`).toEqual(expected);
       sets++;
     }
     for (const name of t.chains.keys()) {
-      const messages = ask({ kind: "rules", family: t.family, table: t.name, chain: name });
-      const anon = new Map(anonymousSetsOf(messages).map((n) => [n, decodeSet(t.family, t.name, n)]));
+      const messages = await ask({ kind: "rules", family: t.family, table: t.name, chain: name });
+      const anon = new Map<string, NftSet>();
+      for (const n of anonymousSetsOf(messages)) anon.set(n, await decodeSet(t.family, t.name, n));
       const rules = decodeNftRules(messages, (n) => anon.get(n));
       expect(rules, `chain ${name}`).toEqual(t.chains.get(name)?.rules);
       chains++;
@@ -119,8 +110,10 @@ async function compareAll(): Promise<{ chains: number; sets: number }> {
 describe("nf_tables netlink decoder against nft -j on the same kernel state", () => {
   beforeAll(async () => {
     await runOk(["ip", "netns", "add", NS]);
+    session = await NftNetlinkSession.open(NS);
   });
   afterAll(async () => {
+    session?.close();
     await run(["ip", "netns", "del", NS]);
   });
 
@@ -154,21 +147,14 @@ describe("nf_tables netlink decoder against nft -j on the same kernel state", ()
     }
   }, 120_000);
 
-  it("answers ENOENT for a missing set and an empty dump for a missing chain", () => {
-    const reply = (q: NftNetlinkQuery) => {
-      const s = seq++;
-      const r = spawnSync("ip", ["netns", "exec", NS, ...SOCAT], {
-        input: encodeNftQuery(q, s),
-        timeout: 10_000,
-      });
-      const reader = new NetlinkReplyReader(s);
-      reader.push(new Uint8Array(r.stdout));
-      return [reader.done, reader.errno, reader.messages.length];
+  it("answers ENOENT for a missing set and an empty dump for a missing chain", async () => {
+    const reply = async (q: NftNetlinkQuery) => {
+      const r = await session.query(q);
+      return [r.errno, r.messages.length];
     };
-    expect(reply({ kind: "set", family: "ip", table: "no-such-table", set: "x" })).toEqual([true, 2, 0]);
-    expect(reply({ kind: "table", family: "ip", table: "no-such-table" })).toEqual([true, 2, 0]);
-    expect(reply({ kind: "rules", family: "ip", table: "no-such-table", chain: "x" })).toEqual([
-      true,
+    expect(await reply({ kind: "set", family: "ip", table: "no-such-table", set: "x" })).toEqual([2, 0]);
+    expect(await reply({ kind: "table", family: "ip", table: "no-such-table" })).toEqual([2, 0]);
+    expect(await reply({ kind: "rules", family: "ip", table: "no-such-table", chain: "x" })).toEqual([
       undefined,
       0,
     ]);
