@@ -52,6 +52,22 @@ export function resolveNetnsPath(ref: string): string {
   return `${NETNS_RUN_DIR}/${ref}`;
 }
 
+/** The path of `netns`, or a NetnsExecError saying it does not exist (`argv`: what was to run). */
+export async function existingNetns(netns: string, argv: readonly string[]): Promise<string> {
+  const path = resolveNetnsPath(netns);
+  try {
+    await access(path);
+  } catch {
+    throw new NetnsExecError(
+      `netns ${path} does not exist`,
+      "check the netns path/name (`ip netns list`, or /proc/<pid>/ns/net of a running process)",
+      path,
+      argv,
+    );
+  }
+  return path;
+}
+
 interface ExecFailure {
   code?: number | string | null;
   killed?: boolean;
@@ -75,18 +91,8 @@ export async function netnsExec(
   argv: readonly string[],
   opts: NetnsExecOptions = {},
 ): Promise<NetnsExecResult> {
-  const path = resolveNetnsPath(netns);
   if (argv.length === 0) throw new Error("netnsExec: empty argv");
-  try {
-    await access(path);
-  } catch {
-    throw new NetnsExecError(
-      `netns ${path} does not exist`,
-      "check the netns path/name (`ip netns list`, or /proc/<pid>/ns/net of a running process)",
-      path,
-      argv,
-    );
-  }
+  const path = await existingNetns(netns, argv);
   const timeout = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   const maxBuffer = opts.maxBuffer ?? DEFAULT_EXEC_MAX_BUFFER;
   return new Promise((resolve, reject) => {

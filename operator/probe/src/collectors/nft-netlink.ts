@@ -11,9 +11,8 @@
  * this module only moves bytes: one request at a time, each bounded in time.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { access } from "node:fs/promises";
 import { encodeNftQuery, type NetlinkMessage, NetlinkReplyReader, type NftNetlinkQuery } from "@netmap/core";
-import { NetnsExecError, resolveNetnsPath } from "./netns-exec.js";
+import { existingNetns } from "./netns-exec.js";
 
 /** socat's generic socket address for the kernel's nf_tables netlink: AF_NETLINK (16), SOCK_RAW
  * (3), NETLINK_NETFILTER (12), sockaddr_nl after the family: pad, pid 0 (the kernel), groups 0. */
@@ -94,17 +93,7 @@ export class NftNetlinkSession {
    * (default: `socat` on PATH); a missing one shows as a NetlinkSessionError with toolMissing.
    */
   static async open(netns: string, socat = "socat"): Promise<NftNetlinkSession> {
-    const path = resolveNetnsPath(netns);
-    try {
-      await access(path);
-    } catch {
-      throw new NetnsExecError(
-        `netns ${path} does not exist`,
-        "check the netns path/name (`ip netns list`, or /proc/<pid>/ns/net of a running process)",
-        path,
-        ["socat", SOCAT_NFNETLINK],
-      );
-    }
+    const path = await existingNetns(netns, [socat, SOCAT_NFNETLINK]);
     const child = spawn(
       "nsenter",
       [`--net=${path}`, "--", socat, "-b", String(NETLINK_LIMITS.datagramBytes), "-", SOCAT_NFNETLINK],
