@@ -10,9 +10,15 @@ import type { Neighbour } from "../../model/neigh.js";
 import type { Route } from "../../model/route.js";
 import type { ClusterFacts, NetnsState, NodeState, PodNetns } from "../../model/state.js";
 import type { Packet } from "../../model/trace.js";
+import type { Hook, NetfilterContext } from "../netfilter/types.js";
 
 /** The first packet of a TCP connection from an ephemeral port, as the engine tests trace it. */
 export const tcp = (src: string, dst: string, dport = 80): Packet => ({ protocol: "tcp", src, dst, sport: 40000, dport });
+
+/** The netfilter context of a connection's first packet on `hook` (new, no mark, not DNATed yet). */
+export function newFlow(hook: Hook, over: Partial<NetfilterContext> = {}): NetfilterContext {
+  return { hook, localAddresses: new Set(), mark: 0, ctState: "new", ctDnat: false, ...over };
+}
 
 type Overlay = "vxlan" | "host-gw" | "routed";
 

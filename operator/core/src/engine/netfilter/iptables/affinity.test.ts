@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Packet } from "../../../model/trace.js";
 import { parseIptablesSave } from "../../../parsers/iptables/save.js";
-import { tcp } from "../../testdata/models.js";
+import { newFlow, tcp } from "../../testdata/models.js";
 import type { NetfilterStep } from "../types.js";
 import { iptablesBaseChains } from "./base-chains.js";
 
@@ -19,13 +19,7 @@ const kubeadm = iptablesBaseChains(parseIptablesSave(dump("captured-kubeadm-nft.
 function prerouting(source: typeof golden, packet: Packet): NetfilterStep[] {
   const [nat] = source("prerouting").filter((c) => c.table === "nat");
   if (!nat) throw new Error("no nat PREROUTING");
-  return nat.evaluate(packet, {
-    hook: "prerouting",
-    localAddresses: new Set(),
-    mark: 0,
-    ctState: "new",
-    ctDnat: false,
-  }).steps;
+  return nat.evaluate(packet, newFlow("prerouting")).steps;
 }
 
 describe("session affinity in iptables mode", () => {
@@ -76,13 +70,10 @@ describe("session affinity in iptables mode", () => {
   it("the remembered client is the source the Service's rules see (a node's own address for OUTPUT)", () => {
     const [nat] = golden("output").filter((c) => c.table === "nat");
     const steps =
-      nat?.evaluate(tcp("192.168.99.1", "172.30.0.45", 80), {
-        hook: "output",
-        localAddresses: new Set(["192.168.99.1"]),
-        mark: 0,
-        ctState: "new",
-        ctDnat: false,
-      }).steps ?? [];
+      nat?.evaluate(
+        tcp("192.168.99.1", "172.30.0.45", 80),
+        newFlow("output", { localAddresses: new Set(["192.168.99.1"]) }),
+      ).steps ?? [];
     expect(steps.find((s) => s.affinity)?.affinity?.client).toBe("192.168.99.1");
   });
 });

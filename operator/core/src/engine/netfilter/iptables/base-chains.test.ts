@@ -4,7 +4,7 @@ import type { IpSet } from "../../../model/ipvs.js";
 import type { Packet } from "../../../model/trace.js";
 import { parseIptablesSave } from "../../../parsers/iptables/save.js";
 import { parseIpsetSave } from "../../../parsers/ipvs/ipset.js";
-import { tcp } from "../../testdata/models.js";
+import { newFlow, tcp } from "../../testdata/models.js";
 import type { BaseChainSource, Hook, NetfilterContext, NetfilterStep } from "../types.js";
 import { iptablesBaseChains } from "./base-chains.js";
 
@@ -49,14 +49,10 @@ function runHook(
     unknown: [],
   };
   for (const chain of chains) {
-    const o = chain.evaluate(out.packet, {
-      hook,
-      localAddresses: new Set([NODE_IP]),
-      ctState: "new",
-      ctDnat: out.dnat,
-      ...ctx,
-      mark: out.mark,
-    });
+    const o = chain.evaluate(
+      out.packet,
+      newFlow(hook, { localAddresses: new Set([NODE_IP]), ctDnat: out.dnat, ...ctx, mark: out.mark }),
+    );
     out.steps.push(...o.steps);
     out.packet = o.packet;
     out.mark = o.mark;

@@ -1,20 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { Packet } from "../../../model/trace.js";
 import { parseIptablesRule } from "../../../parsers/iptables/rule.js";
+import { newFlow } from "../../testdata/models.js";
 import type { NetfilterContext } from "../types.js";
 import { evaluateMatch, type MatchEnv, type MatchVerdict } from "./match.js";
 
 const packet: Packet = { protocol: "tcp", src: "10.244.1.7", dst: "10.96.0.1", sport: 40000, dport: 443 };
-const ctx: NetfilterContext = {
-  hook: "forward",
+const ctx: NetfilterContext = newFlow("forward", {
   inDev: "cni0",
   outDev: "flannel.1",
   physInDev: "veth1234",
   localAddresses: new Set(["192.168.1.1"]),
-  mark: 0,
-  ctState: "new",
-  ctDnat: false,
-};
+});
 
 /** Whether every match of the rule holds (the first non-true verdict otherwise). */
 function check(rule: string, env: Partial<MatchEnv> = {}): MatchVerdict {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Packet } from "../../../model/trace.js";
 import { parseIptablesSave } from "../../../parsers/iptables/save.js";
+import { newFlow } from "../../testdata/models.js";
 import type { NetfilterContext } from "../types.js";
 import { iptablesBaseChains } from "./base-chains.js";
 import { mayMatch } from "./skim.js";
@@ -61,13 +62,7 @@ function bigRuleset(n: number): string {
   return ["*nat", ...decl, ...rules, ...svc, ...np, "COMMIT", ""].join("\n");
 }
 
-const ctx: NetfilterContext = {
-  hook: "prerouting",
-  localAddresses: new Set(["192.168.1.1"]),
-  mark: 0,
-  ctState: "new",
-  ctDnat: false,
-};
+const ctx: NetfilterContext = newFlow("prerouting", { localAddresses: new Set(["192.168.1.1"]) });
 const skimAbove = WALK_LIMITS.skimAbove;
 
 describe("walking a 2000-Service KUBE-SERVICES", () => {

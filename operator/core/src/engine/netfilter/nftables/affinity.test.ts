@@ -6,6 +6,7 @@
 import { describe, expect, test } from "vitest";
 import type { Packet } from "../../../model/trace.js";
 import { loadCapture, testdataFile } from "../../../parsers/nftables/testdata/fixtures.js";
+import { newFlow } from "../../testdata/models.js";
 import type { NetfilterStep } from "../types.js";
 import { nftBaseChains } from "./base-chains.js";
 
@@ -17,13 +18,7 @@ const listing = testdataFile("golden-kube-proxy.nft.txt")
 function prerouting(packet: Packet): NetfilterStep[] {
   const nat = nftBaseChains(golden)("prerouting").find((c) => c.type === "nat");
   if (!nat) throw new Error("no nat prerouting chain");
-  return nat.evaluate(packet, {
-    hook: "prerouting",
-    localAddresses: new Set(),
-    mark: 0,
-    ctState: "new",
-    ctDnat: false,
-  }).steps;
+  return nat.evaluate(packet, newFlow("prerouting")).steps;
 }
 
 const pkt = (dst: string): Packet => ({ protocol: "tcp", src: "10.0.1.5", sport: 40000, dst, dport: 80 });

@@ -2,13 +2,12 @@ import { describe, expect, test } from "vitest";
 import type { NftRuleset } from "../../../model/nftables.js";
 import type { Packet } from "../../../model/trace.js";
 import { loadCapture } from "../../../parsers/nftables/testdata/fixtures.js";
+import { newFlow } from "../../testdata/models.js";
 import type { BaseChain, ChainOutcome, Hook, NetfilterContext } from "../types.js";
 import { nftBaseChains } from "./base-chains.js";
 import { MAX_DEPTH } from "./evaluate.js";
 
-function ctx(hook: Hook, over: Partial<NetfilterContext> = {}): NetfilterContext {
-  return { hook, localAddresses: new Set(), mark: 0, ctState: "new", ctDnat: false, ...over };
-}
+const ctx = newFlow;
 
 function base(rs: NftRuleset, hook: Hook, chain: string): BaseChain {
   const b = nftBaseChains(rs)(hook).find((c) => c.chain === chain);

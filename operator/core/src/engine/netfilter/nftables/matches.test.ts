@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { Packet } from "../../../model/trace.js";
 import { loadCapture } from "../../../parsers/nftables/testdata/fixtures.js";
+import { newFlow } from "../../testdata/models.js";
 import type { BaseChain, Hook, NetfilterContext } from "../types.js";
 import { nftBaseChains } from "./base-chains.js";
 
@@ -8,9 +9,7 @@ import { nftBaseChains } from "./base-chains.js";
 // cluster fixtures lack (see testdata/PROVENANCE.md).
 const rs = loadCapture("render-coverage");
 
-function ctx(hook: Hook, over: Partial<NetfilterContext> = {}): NetfilterContext {
-  return { hook, localAddresses: new Set(), mark: 0, ctState: "new", ctDnat: false, ...over };
-}
+const ctx = newFlow;
 function chain(hook: Hook, name: string): BaseChain {
   const b = nftBaseChains(rs)(hook).find((c) => c.chain === name);
   if (!b) throw new Error(`no ${name}`);
