@@ -43,10 +43,22 @@ export function runHook(
   /** Which base chains run; all by default (IPVS's transmit path leaves out nat OUTPUT). */
   include: (chain: BaseChain) => boolean = () => true,
 ): HookOutcome {
-  const chains: BaseChain[] = chainSources(state)
+  const chains = chainSources(state)
     .flatMap((source) => source(hook))
     .filter(include);
-  chains.sort((a, b) => a.priority - b.priority);
+  return runBaseChains(chains, hook, packet, ctx);
+}
+
+/**
+ * Runs the base chains of one hook as netfilter does: by priority, the packet, mark and NAT state
+ * carried from chain to chain, until a verdict other than accept.
+ */
+export function runBaseChains(
+  chains: readonly BaseChain[],
+  hook: Hook,
+  packet: Packet,
+  ctx: Omit<NetfilterContext, "hook">,
+): HookOutcome {
   const out: HookOutcome = {
     verdict: "accept",
     packet,
@@ -57,7 +69,7 @@ export function runHook(
     unknown: [],
   };
   let ctDnat = ctx.ctDnat;
-  for (const chain of chains) {
+  for (const chain of [...chains].sort((a, b) => a.priority - b.priority)) {
     const o = chain.evaluate(out.packet, { ...ctx, hook, mark: out.mark, ctDnat });
     out.steps.push(...o.steps);
     out.packet = o.packet;

@@ -5,7 +5,8 @@ import type { Packet } from "../../../model/trace.js";
 import { parseIptablesSave } from "../../../parsers/iptables/save.js";
 import { parseIpsetSave } from "../../../parsers/ipvs/ipset.js";
 import { newFlow, tcp } from "../../testdata/models.js";
-import type { BaseChainSource, Hook, NetfilterContext, NetfilterStep } from "../types.js";
+import { type HookOutcome, runBaseChains } from "../hooks.js";
+import type { BaseChainSource, Hook, NetfilterContext } from "../types.js";
 import { iptablesBaseChains } from "./base-chains.js";
 
 const testdata = (dir: string, name: string) =>
@@ -21,53 +22,22 @@ const kubeadm = iptablesBaseChains(parseIptablesSave(testdata("iptables", "captu
 const NODE_IP = "192.168.99.1";
 const POD = "10.0.1.5";
 
-interface Run {
-  verdict: "accept" | "drop" | "reject";
-  packet: Packet;
-  mark: number;
-  steps: NetfilterStep[];
-  dnat: boolean;
-  snat: boolean;
-  unknown: string[];
-}
-
-/** Runs one hook the way the engine does: base chains by priority, NAT and mark carried along. */
+/** Runs one hook the way the engine does (runBaseChains), on a node whose address is NODE_IP. */
 function runHook(
   source: BaseChainSource,
   hook: Hook,
   packet: Packet,
   ctx: Partial<NetfilterContext> = {},
-): Run {
-  const chains = source(hook).sort((a, b) => a.priority - b.priority);
-  const out: Run = {
-    verdict: "accept",
+): HookOutcome {
+  return runBaseChains(
+    source(hook),
+    hook,
     packet,
-    mark: ctx.mark ?? 0,
-    steps: [],
-    dnat: false,
-    snat: false,
-    unknown: [],
-  };
-  for (const chain of chains) {
-    const o = chain.evaluate(
-      out.packet,
-      newFlow(hook, { localAddresses: new Set([NODE_IP]), ctDnat: out.dnat, ...ctx, mark: out.mark }),
-    );
-    out.steps.push(...o.steps);
-    out.packet = o.packet;
-    out.mark = o.mark;
-    out.dnat ||= o.dnat === true;
-    out.snat ||= o.snat === true;
-    if (o.unknown) out.unknown.push(o.unknown);
-    if (o.verdict !== "accept") {
-      out.verdict = o.verdict;
-      break;
-    }
-  }
-  return out;
+    newFlow(hook, { localAddresses: new Set([NODE_IP]), ...ctx }),
+  );
 }
 
-const path = (r: Run) =>
+const path = (r: HookOutcome) =>
   r.steps.map(
     (s) => `${s.table}/${s.chain}#${s.ruleIndex ?? "P"} ${s.action}${s.target ? ` ${s.target}` : ""}`,
   );

@@ -3,6 +3,7 @@ import type { NftRuleset } from "../../../model/nftables.js";
 import type { Packet } from "../../../model/trace.js";
 import { loadCapture } from "../../../parsers/nftables/testdata/fixtures.js";
 import { newFlow } from "../../testdata/models.js";
+import { type HookOutcome, runBaseChains } from "../hooks.js";
 import type { BaseChain, ChainOutcome, Hook, NetfilterContext } from "../types.js";
 import { nftBaseChains } from "./base-chains.js";
 import { MAX_DEPTH } from "./evaluate.js";
@@ -21,21 +22,12 @@ function runHook(
   hook: Hook,
   packet: Packet,
   over: Partial<NetfilterContext> = {},
-): ChainOutcome {
-  const chains = nftBaseChains(rs)(hook).sort((a, b) => a.priority - b.priority);
-  let out: ChainOutcome = { verdict: "accept", packet, mark: over.mark ?? 0, steps: [] };
-  const steps = [];
-  let ctDnat = over.ctDnat ?? false;
-  for (const c of chains) {
-    out = c.evaluate(out.packet, ctx(hook, { ...over, mark: out.mark, ctDnat }));
-    steps.push(...out.steps);
-    if (out.dnat) ctDnat = true;
-    if (out.verdict !== "accept") break;
-  }
-  return { ...out, steps };
+): HookOutcome {
+  return runBaseChains(nftBaseChains(rs)(hook), hook, packet, ctx(hook, over));
 }
 
-const summary = (o: ChainOutcome) => o.steps.map((s) => [s.chain, s.ruleIndex, s.action, s.target]);
+const summary = (o: Pick<ChainOutcome, "steps">) =>
+  o.steps.map((s) => [s.chain, s.ruleIndex, s.action, s.target]);
 
 describe("nftBaseChains", () => {
   test("lists kube-proxy's base chains on each hook with their priorities and types", () => {
