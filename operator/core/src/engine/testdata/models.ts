@@ -32,7 +32,8 @@ export interface TopologyOptions {
 
 const up = (extra: string[] = []): string[] => ["BROADCAST", "MULTICAST", "UP", "LOWER_UP", ...extra];
 
-function emptyNetns(node: string, netns: string): NetnsState {
+/** A netns with only its loopback, and no netfilter state. */
+export function emptyNetns(node: string, netns: string): NetnsState {
   return {
     node,
     netns,

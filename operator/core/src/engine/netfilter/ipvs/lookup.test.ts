@@ -9,23 +9,12 @@ import type { IpvsVirtualServer } from "../../../model/ipvs.js";
 import type { NetnsState } from "../../../model/state.js";
 import type { Packet } from "../../../model/trace.js";
 import { parseIpvsadmList } from "../../../parsers/ipvs/index.js";
+import { emptyNetns } from "../../testdata/models.js";
 import { ipvsLookup, schedulerShares } from "./lookup.js";
 import { capture } from "./testdata/nodes.js";
 
 function node(ipvs: IpvsVirtualServer[]): NetnsState {
-  return {
-    node: "n",
-    netns: "host",
-    links: [],
-    addresses: [],
-    routes: [],
-    rules: [],
-    neighbours: [],
-    fdb: [],
-    sysctls: {},
-    netnsIds: [],
-    netfilter: { ipvs },
-  };
+  return { ...emptyNetns("n", "host"), netfilter: { ipvs } };
 }
 
 const table = (name: string): IpvsVirtualServer[] => parseIpvsadmList(capture("ipvs", name));
