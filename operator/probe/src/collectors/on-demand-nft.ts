@@ -116,7 +116,7 @@ export class OnDemandNftTable implements NftTable {
   declares(name: string): boolean {
     const whole = this.wholeTable;
     if (whole) return whole.chains.has(name);
-    return this.listing.chain(this.family, this.name, name) !== undefined;
+    return this.listing.has(this.family, this.name, name);
   }
 
   baseChainNames(): string[] {
@@ -129,7 +129,7 @@ export class OnDemandNftTable implements NftTable {
     if (whole) return whole.chains.get(name);
     const got = this.readChains.get(name);
     if (got !== undefined) return got ?? undefined;
-    if (this.listing.chain(this.family, this.name, name) === undefined) return undefined;
+    if (!this.listing.has(this.family, this.name, name)) return undefined;
     this.wantedChains.add(name);
     return undefined;
   }

@@ -80,6 +80,9 @@ describe("NftChainListing", () => {
   test("knows no chain that the listing does not hold", () => {
     expect(listing.chain("ip", "kube-proxy", "nat-output")).toBeUndefined();
     expect(listing.chain("ip", "other", "services")).toBeUndefined();
+    expect(listing.has("ip", "kube-proxy", "services")).toBe(true);
+    expect(listing.has("ip", "kube-proxy", "nat-output")).toBe(false);
+    expect(listing.has("ip", "other", "services")).toBe(false);
     expect(listing.baseChains("ip", "other")).toEqual([]);
   });
 });

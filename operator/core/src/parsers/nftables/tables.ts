@@ -98,6 +98,11 @@ export class NftChainListing {
     return [...this.tableShapes.values()];
   }
 
+  /** Whether the listing declares chain `name` (an index lookup: nothing is decoded). */
+  has(family: string, table: string, name: string): boolean {
+    return this.byTable.get(`${family} ${table}`)?.has(name) ?? false;
+  }
+
   /** The declaration of chain `name` (handle; type, hook, prio and policy of a base chain), no rules. */
   chain(family: string, table: string, name: string): NftChain | undefined {
     const index = this.byTable.get(`${family} ${table}`)?.get(name);
