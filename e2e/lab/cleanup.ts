@@ -4,7 +4,7 @@
  * Cleanup also runs on process exit, SIGINT and SIGTERM while a lab is alive.
  */
 import type { ChildProcess } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,6 +53,80 @@ function killChildren(name: string): void {
   children.delete(name);
 }
 
+const LOCK_DIR = "/run/netmap-lab";
+/** How long createLab waits for another process's lab of the same name before it gives up. */
+const LOCK_WAIT_MS = 15 * 60_000;
+
+function lockPath(name: string): string {
+  return join(LOCK_DIR, `${name}.lock`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Takes the lock once; false while a live process holds it (a dead holder's lock is taken over). */
+function tryLock(name: string): boolean {
+  mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
+  const dir = lockPath(name);
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    let holder = Number.NaN;
+    try {
+      holder = Number(readFileSync(join(dir, "pid"), "utf8"));
+    } catch {
+      // a holder between mkdir and writing its pid: wait for it
+      return false;
+    }
+    if (holder === process.pid || !Number.isInteger(holder) || pidAlive(holder))
+      return holder === process.pid;
+    rmSync(dir, { recursive: true, force: true });
+    return tryLock(name);
+  }
+  writeFileSync(join(dir, "pid"), String(process.pid));
+  return true;
+}
+
+/**
+ * Lab `name` belongs to this process until destroyed: two test runs on one machine (two shells, a
+ * CI job beside a developer) would otherwise tear down each other's lab of the same name. Waits
+ * (bounded) while another live process holds it.
+ */
+export async function lockLab(name: string): Promise<void> {
+  checkLabName(name);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let said = false;
+  while (!tryLock(name)) {
+    if (Date.now() > deadline) {
+      throw new LabError(
+        `lab ${name} is held by another process (${lockPath(name)}/pid) for over ${LOCK_WAIT_MS / 60_000} min; stop it or remove the lock if that process is gone`,
+      );
+    }
+    if (!said) {
+      console.error(`[lab] waiting for lab ${name}: another process holds ${lockPath(name)}`);
+      said = true;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function unlockLab(name: string): void {
+  const dir = lockPath(name);
+  try {
+    if (Number(readFileSync(join(dir, "pid"), "utf8")) === process.pid)
+      rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // not held
+  }
+}
+
 /**
  * Deletes every netns `nm-<name>-…` and the lab's tmp dir. Idempotent; throws if a netns survives.
  */
@@ -68,6 +142,7 @@ export async function destroyLab(name: string): Promise<void> {
     throw new LabError(`lab ${name}: could not delete netns ${left.join(", ")}; try \`ip netns del <name>\``);
   }
   active.delete(name);
+  unlockLab(name);
 }
 
 /** Synchronous teardown for exit/signal handlers. */
@@ -82,6 +157,7 @@ export function destroyLabSync(name: string): void {
   for (const ns of all.filter((n) => n.startsWith(labPrefix(name)))) runSync(["ip", "netns", "del", ns]);
   rmSync(labTmpDir(name), { recursive: true, force: true });
   active.delete(name);
+  unlockLab(name);
 }
 
 const active = new Set<string>();

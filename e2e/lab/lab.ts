@@ -14,7 +14,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cidrContains } from "@netmap/core";
-import { checkLabName, destroyLab, labPrefix, labTmpDir, registerForCleanup } from "./cleanup.js";
+import { checkLabName, destroyLab, labPrefix, labTmpDir, lockLab, registerForCleanup } from "./cleanup.js";
 import { type CniResult, cniAdd, conflist } from "./cni.js";
 import { inNetns, LabError, type RunOptions, type RunResult, run, runOk } from "./exec.js";
 import { createVtep, hostGwPeer, type OverlayNode, VXLAN_MTU, vxlanPeer } from "./overlay.js";
@@ -340,7 +340,9 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   }
   if (process.getuid?.() !== 0)
     throw new LabError("the kernel lab needs root: run `sudo npx vitest run --project lab`");
+  await lockLab(opts.name);
   await destroyLab(opts.name);
+  await lockLab(opts.name);
   registerForCleanup(opts.name);
   const state: Omit<Lab, keyof LabMethods> = {
     name: opts.name,
