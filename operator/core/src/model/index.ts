@@ -10,3 +10,4 @@ export * from "./route.js";
 export * from "./state.js";
 export * from "./sysctl.js";
 export * from "./trace.js";
+export * from "./walk.js";
