@@ -18,6 +18,7 @@ export default defineConfig({
             "operator/**/src/**/*.test.{ts,tsx}",
             "kubectl-plugin/src/**/*.test.{ts,tsx}",
             "e2e/kube-proxy/**/*.test.ts",
+            "e2e/golden/**/*.test.ts",
           ],
           exclude: ["**/*.lab.test.ts", "**/node_modules/**", "**/dist/**"],
         },

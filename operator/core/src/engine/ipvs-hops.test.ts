@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import type { NodeState } from "../model/state.js";
 import type { Hop, Packet, TraceResult } from "../model/trace.js";
 import { kindTkng, minikubeOtus } from "./netfilter/ipvs/testdata/nodes.js";
+import { trace } from "./testdata/golden.js";
 import type { Topology } from "./testdata/models.js";
 import { tcp } from "./testdata/models.js";
-import { trace } from "./walk.js";
 
 function run(t: Topology, packet: Packet, endpoint?: number | string): TraceResult {
   return trace({ nodes: t.nodes, facts: t.facts, packet, ...(endpoint !== undefined ? { endpoint } : {}) });

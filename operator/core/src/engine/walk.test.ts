@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { TraceResult } from "../model/trace.js";
 import { parseIptablesSave } from "../parsers/iptables/index.js";
+import { trace } from "./testdata/golden.js";
 import { linkOf, node, podState, tcp, topology } from "./testdata/models.js";
-import { trace } from "./walk.js";
 
 /** "node/netns/device:action" for each hop, the path as a reader scans it. */
 function path(r: TraceResult): string[] {
