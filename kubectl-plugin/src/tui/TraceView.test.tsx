@@ -87,6 +87,18 @@ describe("TraceView on a real cross-node trace", () => {
     await eventually(() => expect(selectedLine(plain(lastFrame()))).toMatch(/^▸ +0 /));
   });
 
+  it("acts on every key of a burst that arrives in one read (a held key, a paste, a slow terminal)", async () => {
+    const { stdin, lastFrame } = view(result);
+    const last = result.stoppedAt ?? 0;
+    expect(last).toBeGreaterThan(4);
+    stdin.write("kkk");
+    await eventually(() => expect(selectedLine(plain(lastFrame()))).toMatch(new RegExp(`^▸ +${last - 3} `)));
+    stdin.write("jk\rj");
+    await eventually(() => expect(selectedLine(plain(lastFrame()))).toMatch(new RegExp(`^▸ +${last - 2} `)));
+    const hop = result.hops[last - 3];
+    expect(plain(lastFrame())).toContain(`$ ${hop?.command}`);
+  });
+
   it("expands the selected hop with its evidence and command on Enter, and folds it again", async () => {
     const { stdin, lastFrame } = view(result);
     stdin.write("g");
@@ -155,7 +167,9 @@ describe("TraceView on a real Service trace", () => {
     for (const name of ["service-clusterip-iptables", "service-clusterip-nftables"] as const) {
       const result = loadTrace(name);
       const frame = plain(view(result).lastFrame());
-      for (const e of result.hops.find((h) => h.endpoints)?.endpoints ?? []) {
+      const endpoints = result.hops.find((h) => h.endpoints)?.endpoints ?? [];
+      expect(endpoints, `${name} has a Service hop with its endpoints`).toHaveLength(3);
+      for (const e of endpoints) {
         const line = frame.split("\n").find((l) => l.includes(` 33.3% ${e.address} `));
         expect(line, frame).toBeDefined();
         expect(line?.trimStart().startsWith("→")).toBe(e.chosen);

@@ -1,13 +1,14 @@
 /**
  * The trace as a vertical flow: grouped by node and netns, one line per hop, coloured by layer,
  * findings marked, verdict at the end. ↑/↓ or j/k move, Enter expands a hop (evidence and
- * command), c copies or queues the command, q quits.
+ * command), c copies or queues the command, q quits; every key of a burst read at once counts.
  */
 import type { TraceResult } from "@netmap/core";
 import { Box, Text, useApp, useInput } from "ink";
 import { useRef, useState } from "react";
 import { packetLabel } from "../render/layout.js";
 import { truncate } from "../render/wrap.js";
+import { keyActions } from "./keys.js";
 import { buildLines, NARROW, type Span, visibleWindow } from "./lines.js";
 import { verdictColour } from "./theme.js";
 
@@ -67,22 +68,24 @@ export function TraceView({
 
   useInput(
     (input, key) => {
-      const at = current.current;
-      if (input === "q" || key.escape) exit();
-      else if (key.downArrow || input === "j") select(at + 1);
-      else if (key.upArrow || input === "k") select(at - 1);
-      else if (input === "g" || key.home) select(0);
-      else if (input === "G" || key.end) select(count - 1);
-      else if (key.return || input === " ") {
-        setExpanded((prev) => {
-          const next = new Set(prev);
-          if (next.has(at)) next.delete(at);
-          else next.add(at);
-          return next;
-        });
-      } else if (input === "c") {
-        const hop = result.hops[at];
-        if (hop) setStatus(onCopy(hop.command));
+      for (const action of keyActions(input, key)) {
+        const at = current.current;
+        if (action === "quit") exit();
+        else if (action === "down") select(at + 1);
+        else if (action === "up") select(at - 1);
+        else if (action === "first") select(0);
+        else if (action === "last") select(count - 1);
+        else if (action === "toggle") {
+          setExpanded((prev) => {
+            const next = new Set(prev);
+            if (next.has(at)) next.delete(at);
+            else next.add(at);
+            return next;
+          });
+        } else {
+          const hop = result.hops[at];
+          if (hop) setStatus(onCopy(hop.command));
+        }
       }
     },
     { isActive: interactive },

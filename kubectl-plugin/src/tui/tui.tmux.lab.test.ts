@@ -85,6 +85,11 @@ describe.skipIf(!hasTmux)("kubectl netmap TUI in tmux", () => {
     screen = await waitFor("k to move up", (s) =>
       selected(s).startsWith(`▸ ${String(last - 1).padStart(3)} `),
     );
+    // Three keys in one write reach the plugin in one read (a held key, a paste): all three count.
+    send("-l", "kkk");
+    screen = await waitFor("kkk to move up three hops", (s) =>
+      selected(s).startsWith(`▸ ${String(last - 4).padStart(3)} `),
+    );
     send("g");
     await waitFor("g to go to the first hop", (s) => /^▸ +0 /.test(selected(s)));
     send("j");
