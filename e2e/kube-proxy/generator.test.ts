@@ -126,6 +126,8 @@ describe("iptables mode against kube-proxy's golden restore input", () => {
       const m = mine.get(table);
       const g = golden.get(table);
       expect(m && g).toBeTruthy();
+      expect(m?.rules.size, `${table}: the generated chains`).toBeGreaterThan(0);
+      expect(m?.decl.length, `${table}: the generated declarations`).toBeGreaterThan(0);
       for (const [chain, lines] of m?.rules ?? []) {
         expect(isSubsequence(lines, g?.rules.get(chain) ?? []), `${table}/${chain}`).toBe(true);
       }
@@ -227,7 +229,9 @@ describe("nftables mode against kube-proxy's golden transaction", () => {
       return m;
     };
     const g = rulesOf(golden);
-    for (const [chain, lines] of rulesOf(mine))
+    const generated = rulesOf(mine);
+    expect(generated.size).toBeGreaterThan(0);
+    for (const [chain, lines] of generated)
       expect(isSubsequence(lines, g.get(chain) ?? []), chain).toBe(true);
   });
 });

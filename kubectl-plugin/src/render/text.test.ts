@@ -53,6 +53,7 @@ describe("renderText on real engine traces", () => {
     const result = loadTrace("missing-node-unknown");
     const text = renderText(result);
     expect(text).toContain("verdict: Unknown");
+    expect(result.missing?.length, "the trace names what was missing").toBeGreaterThan(0);
     for (const m of result.missing ?? []) expect(text.replace(/\s+/g, " ")).toContain(m.replace(/\s+/g, " "));
   });
 
