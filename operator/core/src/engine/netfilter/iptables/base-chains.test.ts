@@ -396,6 +396,33 @@ describe("unknown modules, ipsets and bounds", () => {
     expect(r.snat).toBe(true);
   });
 
+  it("DNAT/SNAT with only a port (Docker's embedded DNS rules) keep the address and change the port", () => {
+    // Docker's rules for its embedded DNS server (127.0.0.11) in a container netns, as
+    // `iptables-save -t nat` prints them (moby/libnetwork's resolver_unix.go writes them).
+    const text =
+      "*nat\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:DOCKER_OUTPUT - [0:0]\n:DOCKER_POSTROUTING - [0:0]\n" +
+      "-A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT\n" +
+      "-A POSTROUTING -d 127.0.0.11/32 -j DOCKER_POSTROUTING\n" +
+      "-A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:41234\n" +
+      "-A DOCKER_POSTROUTING -s 127.0.0.11/32 -p udp -m udp --sport 41234 -j SNAT --to-source :53\n" +
+      "COMMIT\n";
+    const chains = iptablesBaseChains(parseIptablesSave(text));
+    // The resolver's address is on lo, so the client's source is 127.0.0.11 as well.
+    const query = { protocol: "udp" as const, src: "127.0.0.11", dst: "127.0.0.11", sport: 40000, dport: 53 };
+    const out = runHook(chains, "output", query, { outDev: "lo" });
+    expect(out.packet).toEqual({ ...query, dport: 41234 });
+    const answer = {
+      protocol: "udp" as const,
+      src: "127.0.0.11",
+      dst: "127.0.0.11",
+      sport: 41234,
+      dport: 40000,
+    };
+    const post = runHook(chains, "postrouting", answer, { outDev: "lo" });
+    expect(post.packet).toEqual({ ...answer, sport: 53 });
+    expect(post.snat).toBe(true);
+  });
+
   it("MARK --set-xmark, --or-mark and --xor-mark compute the mark as the kernel does", () => {
     const src = ruleset(
       "-A OUTPUT -j MARK --set-xmark 0x4000/0x4000\n-A OUTPUT -j MARK --or-mark 0x1\n-A OUTPUT -j MARK --xor-mark 0x4000\n-A OUTPUT -m mark --mark 0x1/0x1 -j DROP",

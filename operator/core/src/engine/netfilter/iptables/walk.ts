@@ -100,11 +100,19 @@ function option(rule: IptablesRule, name: string): string | undefined {
 }
 
 /** "10.0.0.1", "10.0.0.1:80", "10.0.0.1-10.0.0.3:80-90" → first address and port. */
-function natAddress(spec: string): { addr: string; port?: number } {
+/**
+ * `--to-destination`/`--to-source` as `[ADDR[-ADDR]][:PORT[-PORT]]`: the first address and port of
+ * each range. Either part may be absent (`:53`, Docker's embedded DNS rules): the kernel then keeps
+ * that part of the packet, so it is returned undefined.
+ */
+function natAddress(spec: string): { addr?: string; port?: number } {
   const [range, ports] = spec.split(":", 2);
-  const addr = (range ?? "").split("-")[0] as string;
+  const addr = (range ?? "").split("-")[0];
   const port = ports !== undefined ? Number(ports.split("-")[0]) : undefined;
-  return port !== undefined && Number.isFinite(port) ? { addr, port } : { addr };
+  return {
+    ...(addr ? { addr } : {}),
+    ...(port !== undefined && Number.isFinite(port) ? { port } : {}),
+  };
 }
 
 /** MARK target: --set-xmark v/m, --set-mark v[/m], --or-mark, --xor-mark, --and-mark. */
@@ -159,7 +167,7 @@ function applyTarget(w: Walk, rule: IptablesRule, depth: number, plan: EndpointP
         return { kind: "continue" };
       }
       const { addr, port } = natAddress(to);
-      const packet: Packet = { ...env.packet, dst: addr };
+      const packet: Packet = { ...env.packet, dst: addr ?? env.packet.dst };
       if (port !== undefined) packet.dport = port;
       env.packet = packet;
       env.dnat = true;
@@ -174,7 +182,7 @@ function applyTarget(w: Walk, rule: IptablesRule, depth: number, plan: EndpointP
         return { kind: "continue" };
       }
       const { addr, port } = natAddress(to);
-      const packet: Packet = { ...env.packet, src: addr };
+      const packet: Packet = { ...env.packet, src: addr ?? env.packet.src };
       if (port !== undefined) packet.sport = port;
       env.packet = packet;
       env.snat = true;
