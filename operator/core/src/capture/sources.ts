@@ -125,3 +125,10 @@ export function sourceSpec(name: SourceName): SourceSpec {
 export function sourceCommand(name: SourceName): string {
   return sourceSpec(name).argv.join(" ");
 }
+
+/** The same command without `-j`: what printed a text capture of the source (`ip route show table all`). */
+export function textSourceCommand(name: SourceName): string {
+  return sourceSpec(name)
+    .argv.filter((a) => a !== "-j")
+    .join(" ");
+}

@@ -83,7 +83,7 @@ describe("parseIpAddrText", () => {
     const lines = fixture("flannel-usernetes-azure-ip-addr.txt").split("\n").slice(0, 8);
     const err = parseError(() => parseIpAddrText(`${lines.join("\n")}\n    inet 10.244.0`));
     expect(err.line).toBe(9);
-    expect(err.source).toBe("ip -j addr show");
+    expect(err.source).toBe("ip addr show");
   });
 });
 

@@ -1,5 +1,5 @@
 /** `ip -j addr show` and the text form `ip [-d] addr show` → Address[]. */
-import { sourceCommand } from "../../capture/sources.js";
+import { sourceCommand, textSourceCommand } from "../../capture/sources.js";
 import type { Address } from "../../model/addr.js";
 import { Fields, isObject, parseJsonArray } from "./json.js";
 import { splitLinkBlocks } from "./link-text.js";
@@ -66,9 +66,9 @@ export function parseIpAddrJson(text: string): Address[] {
  * Parse the text form of `ip [-d] addr show` (`    inet 10.244.0.1/24 brd 10.244.0.255 scope global cni0`,
  * `    inet 10.6.0.1 peer 10.6.0.2/32 …`, `    inet6 fe80::…/64 scope link proto kernel_ll`).
  * Link lines are validated too; throws ParseError with the line of anything malformed or cut short.
+ * `source` names what was parsed in errors (the command or file; default the text command).
  */
-export function parseIpAddrText(text: string): Address[] {
-  const source = sourceCommand("ip-addr");
+export function parseIpAddrText(text: string, source = textSourceCommand("ip-addr")): Address[] {
   const out: Address[] = [];
   for (const block of splitLinkBlocks(text, source)) {
     for (const line of block.body) {

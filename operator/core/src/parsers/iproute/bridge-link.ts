@@ -1,5 +1,5 @@
 /** `bridge -j link show` and the text form `bridge [-d] link show` → BridgePortLink[]. */
-import { sourceCommand } from "../../capture/sources.js";
+import { sourceCommand, textSourceCommand } from "../../capture/sources.js";
 import type { BridgePortLink } from "../../model/fdb.js";
 import { ParseError } from "../errors.js";
 import { Fields, parseJsonArray } from "./json.js";
@@ -41,9 +41,12 @@ export function parseBridgeLinkJson(text: string): BridgePortLink[] {
  * Parse the text form of `bridge [-d] link show`
  * (`4: veth482f2c81@flannel.1: <BROADCAST,…> mtu 1450 master cni0 state forwarding priority 32 cost 2`;
  * with -d, indented `hairpin on guard off … learning on flood on …` lines). The `@…` suffix is dropped.
+ * `source` names what was parsed in errors (the command or file; default the text command).
  */
-export function parseBridgeLinkText(text: string): BridgePortLink[] {
-  const source = sourceCommand("bridge-link");
+export function parseBridgeLinkText(
+  text: string,
+  source = textSourceCommand("bridge-link"),
+): BridgePortLink[] {
   return splitLinkBlocks(text, source).map((b) => {
     const t: Tokens = new Tokens(b.rest, source, b.header);
     const p: Partial<BridgePortLink> & { flags: string[] } = {

@@ -79,7 +79,7 @@ describe("parseBridgeFdbText", () => {
     const lines = fixture("flannel-k8s115-hwchiu-vagrant-bridge-fdb-show-grep.txt").split("\n");
     const err = parseError(() => parseBridgeFdbText(`${lines[0]}\nee:8a:1f:f7:96:c7 dev flannel.1 dst`));
     expect(err.line).toBe(2);
-    expect(err.source).toBe("bridge -j fdb show");
+    expect(err.source).toBe("bridge fdb show");
     expect(parseError(() => parseBridgeFdbText(`${lines[0]}\nee:8a:1f:f7:9`)).line).toBe(2);
   });
 });

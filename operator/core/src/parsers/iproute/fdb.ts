@@ -1,5 +1,5 @@
 /** `bridge -j fdb show` and the text form `bridge fdb show [dev X]` → FdbEntry[]. */
-import { sourceCommand } from "../../capture/sources.js";
+import { sourceCommand, textSourceCommand } from "../../capture/sources.js";
 import type { FdbEntry } from "../../model/fdb.js";
 import { ParseError } from "../errors.js";
 import { Fields, parseJsonArray } from "./json.js";
@@ -39,9 +39,13 @@ export function parseBridgeFdbJson(text: string): FdbEntry[] {
  * Parse the text form of `bridge fdb show` (`ca:59:… dev flannel.1 dst 192.168.2.202 self permanent`,
  * `02:42:… dev docker0 vlan 1 master docker0 permanent`). `bridge fdb show dev X` omits the `dev`
  * token: pass `dev` for that form. Throws ParseError on a line without a MAC or a device.
+ * `source` names what was parsed in errors (the command or file; default the text command).
  */
-export function parseBridgeFdbText(text: string, dev?: string): FdbEntry[] {
-  const source = sourceCommand("bridge-fdb");
+export function parseBridgeFdbText(
+  text: string,
+  dev?: string,
+  source = textSourceCommand("bridge-fdb"),
+): FdbEntry[] {
   return textLines(text).map((line) => {
     const t: Tokens = new Tokens(tokens(line.text), source, line);
     const mac = t.next() ?? "";

@@ -4,7 +4,7 @@
  * lines: `link/ether … link-netnsid 2`, with -d the kind line (`vxlan id 1 …`, `bridge …`, `veth`) and
  * the slave line (`bridge_slave state forwarding …`), `altname`, and for `ip addr` the inet lines.
  */
-import { sourceCommand } from "../../capture/sources.js";
+import { textSourceCommand } from "../../capture/sources.js";
 import type { BridgePort, Link, TunnelInfo, VxlanLink } from "../../model/link.js";
 import { ParseError } from "../errors.js";
 import {
@@ -84,8 +84,9 @@ const NOT_KIND = new Set([
  * `tunl0@NONE` → no lower link. `link-netnsid N` and `link-netns NAME` are both kept.
  * Without -d there is no kind line, so every link but lo is a "device".
  * Throws ParseError (with the line) on a malformed or truncated line.
+ * `source` names what was parsed in errors (the command or file; default the text command).
  */
-export function parseIpLinkText(text: string, source: string = sourceCommand("ip-link")): Link[] {
+export function parseIpLinkText(text: string, source: string = textSourceCommand("ip-link")): Link[] {
   const lowerNames = new Map<Link, string>();
   const links = splitLinkBlocks(text, source).map((b) => {
     const { link, lower } = linkFromBlock(b, source);

@@ -161,7 +161,7 @@ describe("parseIpLinkText", () => {
       .join("\n");
     const err = parseError(() => parseIpLinkText(`${text}\n    vxlan id 1 local`));
     expect(err.line).toBe(3);
-    expect(err.source).toBe("ip -j -d link show");
+    expect(err.source).toBe("ip -d link show");
     expect(err.detail).toContain('"local" without a value');
   });
 

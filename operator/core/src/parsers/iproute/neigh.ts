@@ -1,5 +1,5 @@
 /** `ip -j neigh show` and the text form `ip neigh [show dev X]` → Neighbour[]. */
-import { sourceCommand } from "../../capture/sources.js";
+import { sourceCommand, textSourceCommand } from "../../capture/sources.js";
 import type { Neighbour, NeighState } from "../../model/neigh.js";
 import { ParseError } from "../errors.js";
 import { Fields, parseJsonArray } from "./json.js";
@@ -41,9 +41,13 @@ export function parseIpNeighJson(text: string): Neighbour[] {
  * Parse the text form of `ip neigh` (`10.244.2.0 dev flannel.1 lladdr 86:22:… PERMANENT`,
  * `10.5.0.8 dev v0 FAILED`, `… router REACHABLE`). `ip neigh show dev X` omits the `dev` token: pass
  * `dev` for that form. Throws ParseError on a line without a valid address, device or state.
+ * `source` names what was parsed in errors (the command or file; default the text command).
  */
-export function parseIpNeighText(text: string, dev?: string): Neighbour[] {
-  const source = sourceCommand("ip-neigh");
+export function parseIpNeighText(
+  text: string,
+  dev?: string,
+  source = textSourceCommand("ip-neigh"),
+): Neighbour[] {
   return textLines(text).map((line) => {
     const t: Tokens = new Tokens(tokens(line.text), source, line);
     const dst = t.next() ?? "";

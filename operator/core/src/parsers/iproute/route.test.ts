@@ -110,7 +110,7 @@ describe("parseIpRouteText", () => {
   });
 
   it("uses the table argument for lines without a table keyword", () => {
-    const routes = parseIpRouteText(fixture("flannel-kind-tkng-ip-route.txt"), "254");
+    const routes = parseIpRouteText(fixture("flannel-kind-tkng-ip-route.txt"), { table: "254" });
     expect(new Set(routes.map((r) => r.table))).toEqual(new Set(["254"]));
   });
 
@@ -127,8 +127,93 @@ describe("parseIpRouteText", () => {
     const lines = fixture("flannel-flysnow-ip-route.txt").split("\n").slice(0, 2);
     const err = parseError(() => parseIpRouteText(`${lines.join("\n")}\n10.244.1.0/24 via`));
     expect(err.line).toBe(3);
-    expect(err.source).toBe("ip -j route show table all");
+    expect(err.source).toBe("ip route show table all");
     expect(parseError(() => parseIpRouteText("default via 10.0.0.1 dev eth0\n10.244.1.")).line).toBe(2);
+  });
+});
+
+describe("parseIpRouteText on the shapes other clusters print", () => {
+  const dump = parseIpRouteText(fixture("written-old-iproute2-ip-route-table-all-ipv6.txt"));
+
+  it("attaches a `cache` continuation line to the cached route above it", () => {
+    expect(dump).toHaveLength(17);
+    expect(dump.some((r) => r.dst.startsWith("cache"))).toBe(false);
+    expect(dump.find((r) => r.dst === "fd00:2::5/128")).toEqual({
+      family: 6,
+      type: "unicast",
+      table: "main",
+      dst: "fd00:2::5/128",
+      gateway: "fd00:1::1",
+      dev: "eth0",
+      metric: 0,
+      mtu: 1492,
+      flags: [],
+    });
+    // Real: a path-MTU exception of this kernel, IPv4 (`    cache expires 595sec mtu 1300`) and IPv6 (inline).
+    expect(parseIpRouteText(fixture("lab-pmtu-ip-route-show-cache.txt"))).toEqual([
+      {
+        family: 4,
+        type: "unicast",
+        table: "main",
+        dst: "10.99.2.2/32",
+        gateway: "10.99.1.1",
+        dev: "va",
+        mtu: 1300,
+        flags: [],
+      },
+    ]);
+    expect(parseIpRouteText(fixture("lab-pmtu-ip-6-route-show-cache.txt"))).toEqual([
+      {
+        family: 6,
+        type: "unicast",
+        table: "main",
+        dst: "fd99:2::2/128",
+        gateway: "fd99:1::1",
+        dev: "va",
+        metric: 1024,
+        mtu: 1300,
+        pref: "medium",
+        flags: [],
+      },
+    ]);
+  });
+
+  it("takes an address-less route's family from the dump: the section it is printed in", () => {
+    const addressLess = dump.filter((r) => r.dst.endsWith("/0") && r.gateway === undefined);
+    expect(addressLess.map((r) => [r.family, r.type, r.dst, r.table, r.dev])).toEqual([
+      [4, "unreachable", "0.0.0.0/0", "200", undefined],
+      [6, "unicast", "::/0", "main", "ppp0"],
+      [6, "unreachable", "::/0", "unspec", "lo"],
+      [6, "unreachable", "::/0", "unspec", "lo"],
+    ]);
+    expect(dump.find((r) => r.table === "unspec")).toMatchObject({ metric: 4294967295, protocol: "kernel" });
+    expect(dump.filter((r) => r.family === 4)).toHaveLength(8);
+  });
+
+  it("takes the family of `ip -6 route` from the caller, and refuses a route of the other family in it", () => {
+    const v6 = fixture("written-old-iproute2-ip-6-route.txt");
+    expect(parseIpRouteText(v6, { family: 6 })[0]).toEqual({
+      family: 6,
+      type: "unicast",
+      table: "main",
+      dst: "::/0",
+      dev: "ppp0",
+      protocol: "static",
+      metric: 1024,
+      flags: [],
+    });
+    const err = parseError(() => parseIpRouteText(`${v6}10.0.0.0/8 dev eth0\n`, { family: 6 }));
+    expect(err.line).toBe(3);
+    expect(err.detail).toBe("an IPv4 route in an IPv6 dump");
+  });
+
+  it("names the source it parsed in its errors", () => {
+    expect(parseError(() => parseIpRouteText("cache  mtu 1492")).detail).toBe("cache line without a route");
+    const err = parseError(() =>
+      parseIpRouteText("default via 10.0.0.1\n10.0.0.", { source: "node-2/ip-route.txt" }),
+    );
+    expect(err.source).toBe("node-2/ip-route.txt");
+    expect(err.message).toMatch(/^node-2\/ip-route\.txt: line 2: invalid destination "10\.0\.0\."/);
   });
 });
 
@@ -168,6 +253,12 @@ describe("parseIpRouteJson", () => {
       table: "local",
       pref: "medium",
     });
+  });
+
+  it("keeps an IPv4 cached route IPv4: its `expires` sits beside `cache` (real `ip -j route show cache`)", () => {
+    expect(parseIpRouteJson(fixture("lab-pmtu-ip-j-route-show-cache.json"))).toEqual(
+      parseIpRouteText(fixture("lab-pmtu-ip-route-show-cache.txt")),
+    );
   });
 
   it("reports truncated JSON and an element without dst by index", () => {

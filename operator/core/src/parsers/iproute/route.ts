@@ -1,8 +1,9 @@
 /** `ip -j route show table all` and the text form of `ip route [show table all]` → Route[]. */
-import { sourceCommand } from "../../capture/sources.js";
+import { sourceCommand, textSourceCommand } from "../../capture/sources.js";
 import type { Nexthop, Route, RouteType } from "../../model/route.js";
 import { ParseError } from "../errors.js";
 import { Fields, isObject, parseJsonArray } from "./json.js";
+import { dumpFamilies, type FamilyEvidence } from "./route-family.js";
 import { familyOf, isIp, normalizePrefix, Tokens, textLines, tokens } from "./text.js";
 
 export const ROUTE_TYPES: readonly RouteType[] = [
@@ -37,20 +38,16 @@ function isRouteType(s: string): s is RouteType {
   return (ROUTE_TYPES as readonly string[]).includes(s);
 }
 
-/** IPv6 when any address says so; iproute2 prints `pref` only for IPv6 routes. */
-function inferFamily(addrs: (string | undefined)[], hasPref: boolean): 4 | 6 {
-  if (addrs.some((a) => a !== undefined && a !== "default" && familyOf(a) === 6)) return 6;
-  return hasPref ? 6 : 4;
-}
-
 /**
  * Parse `ip -j route show table all`. A missing `table` is "main", `type` defaults to "unicast",
  * `dst: "default"` becomes 0.0.0.0/0 (::/0) and host destinations get /32 (/128). The JSON carries no
- * family: it is inferred from the addresses (and `pref`, which only IPv6 routes have).
+ * family: a route's own addresses name it, and an address-less route is in the family of the
+ * dump's section it is printed in ({@link dumpFamilies}: `pref`, and `error`/`expires` outside a
+ * `cache` entry, are printed for IPv6 routes only).
  */
 export function parseIpRouteJson(text: string): Route[] {
   const source = sourceCommand("ip-route");
-  return parseJsonArray(text, source).map((el) => {
+  const parsed = parseJsonArray(text, source).map((el) => {
     const f: Fields = new Fields(el, source);
     const rawDst = f.reqStr("dst");
     const type = f.str("type") ?? "unicast";
@@ -66,16 +63,17 @@ export function parseIpRouteJson(text: string): Route[] {
       if (w !== undefined) hop.weight = w;
       return hop;
     });
-    const gateway = f.str("gateway") ?? viaHost(f);
+    const sameFamilyGateway = f.str("gateway");
+    const gateway = sameFamilyGateway ?? viaHost(f);
     const prefsrc = f.str("prefsrc");
     const pref = f.str("pref");
-    const family = inferFamily(
-      [rawDst, gateway, prefsrc, ...(nexthops ?? []).map((h) => h.gateway)],
-      pref !== undefined,
-    );
-    const dst = normalizePrefix(rawDst, family);
-    if (dst === undefined) f.fail(`invalid dst "${rawDst}"`);
-    const r: Route = { family, type, table: f.str("table") ?? "main", dst, flags: f.strings("flags") };
+    const r: Route = {
+      family: 4,
+      type,
+      table: f.str("table") ?? "main",
+      dst: rawDst,
+      flags: f.strings("flags"),
+    };
     if (gateway !== undefined) r.gateway = gateway;
     const dev = f.str("dev");
     if (dev !== undefined) r.dev = dev;
@@ -92,8 +90,28 @@ export function parseIpRouteJson(text: string): Route[] {
     const mtu = metricsMtu(f);
     if (mtu !== undefined) r.mtu = mtu;
     if (pref !== undefined) r.pref = pref;
+    const o = f.el.obj;
+    const cacheInfo = (o.error !== undefined || o.expires !== undefined) && o.cache === undefined;
+    const evidence = familyEvidence(
+      [rawDst, prefsrc, sameFamilyGateway, ...(nexthops ?? []).map((h) => h.gateway)],
+      pref !== undefined || cacheInfo,
+    );
+    return { r, f, rawDst, evidence };
+  });
+  const families = dumpFamilies(parsed.map((p) => p.evidence));
+  return parsed.map(({ r, f, rawDst }, i) => {
+    r.family = families[i] ?? 4;
+    const dst = normalizePrefix(rawDst, r.family);
+    if (dst === undefined) return f.fail(`invalid dst "${rawDst}"`);
+    r.dst = dst;
     return r;
   });
+}
+
+/** The family the first address among a route's own (destination, source, gateway, next hops) names. */
+function familyEvidence(addrs: (string | undefined)[], ipv6Only: boolean): FamilyEvidence {
+  const addr = addrs.map((a) => a?.split("/")[0]).find((a) => a !== undefined && isIp(a));
+  return addr === undefined ? { ipv6Only } : { own: familyOf(addr), ipv6Only };
 }
 
 /** RTA_VIA (`via inet6 fe80::1` on an IPv4 route) is an object {family, host}. */
@@ -143,37 +161,83 @@ const SKIP_VALUE = new Set([
   "age",
   "encap",
   "as",
+  "used",
+  "ipid",
+  "ts",
+  "tsage",
+  "iif",
+  "uid",
 ]);
 
-/**
- * Parse the text form of `ip route` / `ip route show table all`. `table` names the table of lines that
- * carry no `table` keyword (iproute2 omits it for main). Handles `blackhole …`, `… onlink`, `linkdown`,
- * numeric protocols (`proto 80`), old double-spaced output, trailing blanks and multipath
- * (`\tnexthop via … dev … weight N` continuation lines). Throws ParseError with the line number.
- */
-export function parseIpRouteText(text: string, table = "main"): Route[] {
-  const source = sourceCommand("ip-route");
-  const routes: Route[] = [];
-  for (const line of textLines(text)) {
-    const toks = tokens(line.text);
-    if (toks[0] === "nexthop") {
-      const prev = routes[routes.length - 1];
-      if (!prev) throw new ParseError(source, line.no, "nexthop line without a route", line.text);
-      prev.nexthops = [...(prev.nexthops ?? []), nexthopText(new Tokens(toks.slice(1), source, line))];
-      continue;
-    }
-    routes.push(routeText(new Tokens(toks, source, line), table));
-  }
-  for (const r of routes) {
-    if (r.family === 4 && r.nexthops?.some((h) => h.gateway !== undefined && familyOf(h.gateway) === 6)) {
-      r.family = 6;
-      if (r.dst === "0.0.0.0/0") r.dst = "::/0";
-    }
-  }
-  return routes;
+/** How a text dump was taken. */
+export interface RouteTextOptions {
+  /** The table of lines that carry no `table` keyword (iproute2 omits it for main). */
+  table?: string;
+  /** The dump's family when it was asked for one (`ip -4 route …`, `ip -6 route …`). */
+  family?: 4 | 6;
+  /** What was parsed, named in errors: the command or the file. Default `ip route show table all`. */
+  source?: string;
 }
 
-function routeText(t: Tokens, defaultTable: string): Route {
+/** One route of the dump: the route, where it was printed and what it says about its family. */
+interface TextRecord {
+  route: Route;
+  rawDst: string;
+  t: Tokens;
+  /** `via inet6 …` / `via inet …`: the gateway is of another family than the route (RTA_VIA). */
+  viaOtherFamily?: boolean;
+  ipv6Only: boolean;
+}
+
+/**
+ * Parse the text form of `ip route` / `ip route show table all`. Handles `blackhole …`, `… onlink`,
+ * `linkdown`, numeric protocols (`proto 80`), old double-spaced output, trailing blanks, multipath
+ * (`\tnexthop via … dev … weight N` continuation lines) and the `    cache …` line iproute2 wraps a
+ * cached (cloned) route's attributes onto. The family of an address-less route comes from the dump
+ * ({@link dumpFamilies}). Throws ParseError with the line number.
+ */
+export function parseIpRouteText(text: string, options: RouteTextOptions = {}): Route[] {
+  const source = options.source ?? textSourceCommand("ip-route");
+  const table = options.table ?? "main";
+  const records: TextRecord[] = [];
+  for (const line of textLines(text)) {
+    const toks = tokens(line.text);
+    const prev = records[records.length - 1];
+    if (toks[0] === "nexthop" || toks[0] === "cache") {
+      if (!prev) throw new ParseError(source, line.no, `${toks[0]} line without a route`, line.text);
+      const t = new Tokens(toks.slice(1), source, line);
+      if (toks[0] === "nexthop") prev.route.nexthops = [...(prev.route.nexthops ?? []), nexthopText(t)];
+      else attributes(t, prev, true);
+      continue;
+    }
+    records.push(routeText(new Tokens(toks, source, line), table));
+  }
+  const evidence = records.map((rec) =>
+    familyEvidence(
+      [
+        rec.rawDst,
+        rec.route.prefsrc,
+        // `via inet6 fe80::1` on an IPv4 route is RTA_VIA: another family's gateway.
+        rec.viaOtherFamily ? undefined : rec.route.gateway,
+        ...(rec.route.nexthops ?? []).map((h) => h.gateway),
+      ],
+      rec.ipv6Only,
+    ),
+  );
+  const families = dumpFamilies(evidence, options.family);
+  return records.map((rec, i) => {
+    const family = families[i] ?? 4;
+    const own = evidence[i]?.own;
+    if (own !== undefined && own !== family) rec.t.fail(`an IPv${own} route in an IPv${family} dump`);
+    const dst = normalizePrefix(rec.rawDst, family);
+    if (dst === undefined) return rec.t.fail(`invalid destination "${rec.rawDst}"`);
+    rec.route.family = family;
+    rec.route.dst = dst;
+    return rec.route;
+  });
+}
+
+function routeText(t: Tokens, defaultTable: string): TextRecord {
   let type: RouteType = "unicast";
   const first = t.peek() ?? "";
   if (isRouteType(first)) {
@@ -182,29 +246,43 @@ function routeText(t: Tokens, defaultTable: string): Route {
   }
   const rawDst = t.next();
   if (rawDst === undefined) t.fail("route without a destination (truncated line?)");
-  const r: Route = { family: 4, type, table: defaultTable, dst: rawDst, flags: [] };
+  const route: Route = { family: 4, type, table: defaultTable, dst: rawDst, flags: [] };
+  const rec: TextRecord = { route, rawDst, t, ipv6Only: false };
+  attributes(t, rec, false);
+  return rec;
+}
+
+/**
+ * The attributes after the destination, on the route's own line or on its `cache` line. Outside a
+ * `cache` line, `error` and `expires` are RTA_CACHEINFO, which iproute2 prints there for IPv6 only.
+ */
+function attributes(t: Tokens, rec: TextRecord, cacheLine: boolean): void {
+  const r = rec.route;
   while (!t.done) {
     const k = t.next() ?? "";
-    if (k === "via") r.gateway = gateway(t);
-    else if (k === "dev") r.dev = t.value(k);
+    if (k === "via") {
+      const via = t.peek();
+      if (via === "inet" || via === "inet6") rec.viaOtherFamily = true;
+      r.gateway = gateway(t);
+    } else if (k === "dev") r.dev = t.value(k);
     else if (k === "table") r.table = t.value(k);
     else if (k === "proto") r.protocol = t.value(k);
     else if (k === "scope") r.scope = t.value(k);
     else if (k === "src") r.prefsrc = t.value(k);
     else if (k === "metric") r.metric = t.int(k);
     else if (k === "tos" || k === "dsfield") r.tos = t.value(k);
-    else if (k === "pref") r.pref = t.value(k);
-    else if (k === "mtu") {
+    else if (k === "pref") {
+      r.pref = t.value(k);
+      rec.ipv6Only = true;
+    } else if (k === "mtu") {
       if (t.peek() === "lock") t.next();
       r.mtu = t.int(k);
     } else if (ROUTE_FLAGS.has(k)) r.flags.push(k);
-    else if (SKIP_VALUE.has(k)) t.value(k);
+    else if (SKIP_VALUE.has(k)) {
+      t.value(k);
+      if (!cacheLine && (k === "error" || k === "expires")) rec.ipv6Only = true;
+    }
   }
-  r.family = inferFamily([rawDst, r.gateway, r.prefsrc], r.pref !== undefined);
-  const dst = normalizePrefix(rawDst, r.family);
-  if (dst === undefined) t.fail(`invalid destination "${rawDst}"`);
-  r.dst = dst;
-  return r;
 }
 
 /** The address after `via` (`via inet6 fe80::1` names the family first). */

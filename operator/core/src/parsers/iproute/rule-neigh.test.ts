@@ -39,7 +39,7 @@ describe("parseIpRuleJson / parseIpRuleText", () => {
     const lines = fixture("lab-node-ip-rule.txt").split("\n");
     const err = parseError(() => parseIpRuleText(`${lines[0]}\n${lines[1]}\n32766:\tfrom all look`));
     expect(err.line).toBe(3);
-    expect(err.source).toBe("ip -j rule show");
+    expect(err.source).toBe("ip rule show");
     const json = fixture("lab-node-ip-rule.json");
     expect(parseError(() => parseIpRuleJson(json.slice(0, 60))).detail).toContain(
       "truncated or invalid JSON",
@@ -92,7 +92,7 @@ describe("parseIpNeighText", () => {
     const first = fixture("flannel-kind-tkng-ip-neigh-perm.txt").split("\n")[0];
     const err = parseError(() => parseIpNeighText(`${first}\n10.244.0.0 dev flannel.1 lladdr`));
     expect(err.line).toBe(2);
-    expect(err.source).toBe("ip -j neigh show");
+    expect(err.source).toBe("ip neigh show");
   });
 });
 

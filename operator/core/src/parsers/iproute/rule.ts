@@ -1,5 +1,5 @@
 /** `ip -j rule show` and the text form `ip rule` → PolicyRule[]. */
-import { sourceCommand } from "../../capture/sources.js";
+import { sourceCommand, textSourceCommand } from "../../capture/sources.js";
 import type { PolicyRule, RuleAction } from "../../model/route.js";
 import { ParseError } from "../errors.js";
 import { Fields, parseJsonArray } from "./json.js";
@@ -86,9 +86,9 @@ function ports(f: Fields, rule: PolicyRule, key: "sport" | "dport"): void {
 /**
  * Parse the text form of `ip rule` (`32766:\tfrom all lookup main`,
  * `100:\tfrom 10.244.0.0/24 fwmark 0x10/0xff lookup 100`, `20:\tfrom all goto 30`, `… blackhole`).
+ * `source` names what was parsed in errors (the command or file; default the text command).
  */
-export function parseIpRuleText(text: string): PolicyRule[] {
-  const source = sourceCommand("ip-rule");
+export function parseIpRuleText(text: string, source = textSourceCommand("ip-rule")): PolicyRule[] {
   return textLines(text).map((line) => {
     const m = /^(\d+):\s+(.*)$/.exec(line.text);
     if (!m) throw new ParseError(source, line.no, "not a rule line (expected `<priority>: …`)", line.text);
