@@ -5,6 +5,7 @@
 import type { CapturedSource, NetnsCapture, NetnsManifest, SourceName, SourceSpec } from "@netmap/core";
 import { SOURCES } from "@netmap/core";
 import { type NetnsExecOptions, netnsExec } from "./netns-exec.js";
+import { toolSearchPath } from "./tool-env.js";
 
 /** A required source failed: names the node, the netns and the exact command. */
 export class CollectError extends Error {
@@ -51,7 +52,7 @@ export async function captureSource(
       res.toolMissing ? "is not installed" : `failed with exit ${res.exitCode}`
     }: ${stderr || "(no stderr)"}`,
     res.toolMissing
-      ? `install the tool that provides \`${argv[0]}\` on the node (iproute2 for ip/bridge, procps for sysctl)`
+      ? `\`${argv[0]}\` is in none of ${toolSearchPath(process.env.PATH)} (PATH plus the system sbin/bin directories): install the package that provides it on the node (iproute2 for ip/bridge, procps for sysctl)`
       : `run \`nsenter --net=${netnsPath} -- ${cmd}\` by hand as root to see why it fails`,
   );
 }

@@ -4,6 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { access } from "node:fs/promises";
+import { toolEnv } from "./tool-env.js";
 
 /** Default bound for one command (a big node's `iptables-save -c` takes well under this). */
 export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
@@ -99,7 +100,7 @@ export async function netnsExec(
     execFile(
       "nsenter",
       [`--net=${path}`, "--", ...argv],
-      { timeout, maxBuffer, encoding: "utf8", killSignal: "SIGKILL", env: { ...process.env, LC_ALL: "C" } },
+      { timeout, maxBuffer, encoding: "utf8", killSignal: "SIGKILL", env: toolEnv() },
       (err, stdout, stderr) => {
         if (!err) {
           resolve({ stdout, stderr, exitCode: 0, toolMissing: false });

@@ -18,6 +18,7 @@ import {
   scanError,
 } from "@netmap/core";
 import { DEFAULT_EXEC_TIMEOUT_MS, type NetnsExecOptions, resolveNetnsPath } from "./netns-exec.js";
+import { toolEnv } from "./tool-env.js";
 
 const CHUNK = 1 << 20;
 const WINDOW = 1 << 16;
@@ -107,7 +108,7 @@ export async function netnsExecToFile(
   try {
     const child = spawn("nsenter", [`--net=${resolveNetnsPath(netns)}`, "--", ...argv], {
       stdio: ["ignore", fd, "pipe"],
-      env: { ...process.env, LC_ALL: "C" },
+      env: toolEnv(),
       timeout: opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
       killSignal: "SIGKILL",
     });

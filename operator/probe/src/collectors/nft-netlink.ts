@@ -13,6 +13,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { encodeNftQuery, type NetlinkMessage, NetlinkReplyReader, type NftNetlinkQuery } from "@netmap/core";
 import { existingNetns } from "./netns-exec.js";
+import { toolEnv } from "./tool-env.js";
 
 /** socat's generic socket address for the kernel's nf_tables netlink: AF_NETLINK (16), SOCK_RAW
  * (3), NETLINK_NETFILTER (12), sockaddr_nl after the family: pad, pid 0 (the kernel), groups 0. */
@@ -97,7 +98,7 @@ export class NftNetlinkSession {
     const child = spawn(
       "nsenter",
       [`--net=${path}`, "--", socat, "-b", String(NETLINK_LIMITS.datagramBytes), "-", SOCAT_NFNETLINK],
-      { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } },
+      { stdio: ["pipe", "pipe", "pipe"], env: toolEnv() },
     );
     return new NftNetlinkSession(child, path);
   }
