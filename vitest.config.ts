@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const alias = {
   "@netmap/core": src("./operator/core/src/index.ts"),
+  "@netmap/api": src("./operator/api/src/index.ts"),
   "@netmap/probe": src("./operator/probe/src/index.ts"),
 };
 

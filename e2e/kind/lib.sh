@@ -12,8 +12,10 @@ export DOCKER_HOST="${NETMAP_DOCKER_HOST:-unix://$NETMAP_DOCKER_RUN/docker.sock}
 K8S_VERSION="v1.33.13"
 KIND_VERSION="v0.30.0"
 ETCD_VERSION="v3.5.27"
-# kubeadm v1.33's own pins (cmd/kubeadm/app/constants): `kubeadm config images list` prints them.
-ETCD_IMAGE_TAG="3.5.21-0"
+# kubeadm v1.33's own pins (cmd/kubeadm/app/constants), the names `kubeadm config images list`
+# prints. Not etcd: kubeadm asks for 3.5.24-0, which the module proxy does not serve; the etcd image
+# carries go-tools.sh's etcd under its own version, and the offline kind configs tell kubeadm so
+# (ClusterConfiguration etcd.local.imageTag).
 COREDNS_VERSION="v1.12.0"
 PAUSE_VERSION="3.10"
 CONTAINERD_VERSION="v1.7.35"
@@ -41,3 +43,5 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+# kind v0.30.0's default CNI image (pkg/build/nodeimage/const_cni.go).
+KINDNETD_IMAGE="docker.io/kindest/kindnetd:v20250512-df8de77b"
