@@ -35,6 +35,22 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      // kind e2e (e2e/kind): real clusters, minutes to create. Only `npm run e2e:kind` runs them
+      // (NETMAP_E2E_KIND=1); `npm test` and a bare `vitest run` leave them out.
+      ...(process.env.NETMAP_E2E_KIND
+        ? [
+            {
+              resolve: { alias },
+              test: {
+                name: "kind",
+                include: ["e2e/kind/**/*.kind.test.ts"],
+                fileParallelism: false,
+                testTimeout: 300_000,
+                hookTimeout: 1_800_000,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

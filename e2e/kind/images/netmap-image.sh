@@ -18,6 +18,18 @@ case "$node_version" in v24.*) ;; *) die "node_modules/node is $node_version, no
 # The same tools as the Dockerfile's runtime stage.
 rootfs="$("$KIND_DIR/images/rootfs.sh" netmap-base iproute2,iptables,nftables,ipset,conntrack,socat,ipvsadm,ca-certificates)"
 
+# Cached by the committed tree (not for a work-tree build): same HEAD tree, same image.
+key=""
+if [ "${NETMAP_IMAGE_SOURCE:-head}" != worktree ]; then
+  KEY_EXTRA="$(git -C "$REPO_ROOT" rev-parse 'HEAD^{tree}') $rootfs $node_version" key="$(key_of "$0")"
+  if [ "$(docker image inspect --format '{{index .Config.Labels "netmap.key"}}' "$TAG" 2>/dev/null)" = "$key" ]; then
+    log "netmap image $TAG: cached (tree $(git -C "$REPO_ROOT" rev-parse --short 'HEAD^{tree}'))"
+    echo "$TAG"
+    exit 0
+  fi
+fi
+start=$(date +%s)
+
 stage="$(mktemp -d "${TMPDIR:-/tmp}/netmap-image.XXXXXX")"
 trap 'rm -rf "$stage"' EXIT
 # The sources: the committed HEAD by default (a clean export, so nobody's half-done edit lands in
@@ -75,6 +87,7 @@ docker import \
   --change 'WORKDIR /app' \
   --change 'USER 1000:1000' \
   --change 'CMD ["node", "--version"]' \
+  --change "LABEL netmap.key=$key" \
   - "$TAG" < <(tar --numeric-owner -C "$root" -c .) >/dev/null
-log "netmap image: $TAG, $(docker image inspect --format '{{.Size}}' "$TAG" | numfmt --to=iec) ($(docker run --rm "$TAG" node --version))"
+log "netmap image: $TAG in $(($(date +%s) - start)) s, $(docker image inspect --format '{{.Size}}' "$TAG" | numfmt --to=iec) ($(docker run --rm "$TAG" node --version))"
 echo "$TAG"
