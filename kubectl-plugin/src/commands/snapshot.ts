@@ -70,7 +70,7 @@ export function registerSnapshot(
         throw new TraceFailedError(
           `snapshot of ${opts.node} failed: ${err instanceof Error ? err.message : String(err)}`,
           {
-            hint: "collectors need root (CAP_SYS_ADMIN to enter a netns) and iproute2 on PATH",
+            hint: "collectors need root (CAP_SYS_ADMIN to enter a netns) and iproute2 installed",
           },
         );
       }

@@ -10,12 +10,14 @@ import { CollectError, captureNetns, captureSource } from "./capture-netns.js";
 import {
   type HostVeth,
   holdsPeerOf,
+  type LeftOut,
   type NetnsCandidate,
   netnsIdentity,
   podFacingVeths,
+  podRole,
   scanNetns,
 } from "./discover-pods.js";
-import { globalAddresses, parseAddrs, parseLinks, parseNetnsIds } from "./iproute-json.js";
+import { globalAddresses, parseAddrs, parseLinks, parseNetnsIds, parseRoutes } from "./iproute-json.js";
 import { NETNS_RUN_DIR, type NetnsExecOptions, netnsExec, resolveNetnsPath } from "./netns-exec.js";
 import { readNftTables } from "./nft-tables.js";
 
@@ -40,9 +42,12 @@ export interface CollectNodeOptions {
   node: string;
   /** The node's host netns: a path (/proc/1/ns/net, /var/run/netns/<name>) or a /var/run/netns name. */
   hostNetns: string;
-  /** Restrict to these sources (discovery still reads ip-link, ip-addr and netns-ids). */
+  /** Restrict to these sources (discovery still reads ip-link, ip-addr, ip-route and netns-ids). */
   sources?: SourceName[];
-  /** Capture only the pod netns holding one of these IPs (a trace reads only what it needs). */
+  /**
+   * Capture only the pod netns holding one of these IPs (a trace reads only what it needs). None of
+   * them on this node is a CollectError that lists the pods and veths discovery found.
+   */
   podIps?: string[];
   /** Known pods, to label the captured pod netns. */
   pods?: KnownPod[];
@@ -59,8 +64,8 @@ const TOOL_VERSION_ARGV: Record<string, readonly string[]> = {
   nft: ["nft", "-v"],
 };
 
-const DISCOVERY_HOST: readonly SourceName[] = ["ip-link", "ip-addr", "netns-ids"];
-const DISCOVERY_POD: readonly SourceName[] = ["ip-link", "ip-addr"];
+const DISCOVERY_HOST: readonly SourceName[] = ["ip-link", "ip-addr", "ip-route", "netns-ids"];
+const DISCOVERY_POD: readonly SourceName[] = ["ip-link", "ip-addr", "ip-route"];
 
 function specsFor(kind: "host" | "pod", only: readonly SourceName[] | undefined): SourceSpec[] {
   const must = kind === "host" ? DISCOVERY_HOST : DISCOVERY_POD;
@@ -168,10 +173,11 @@ export async function collectNode(opts: CollectNodeOptions): Promise<NodeCapture
     nft,
   );
 
-  const veths = podFacingVeths(
-    parseLinks(requireOutput(host, "ip-link")),
-    parseAddrs(requireOutput(host, "ip-addr")),
-  );
+  const { veths, uplinks } = podFacingVeths({
+    links: parseLinks(requireOutput(host, "ip-link")),
+    addrs: parseAddrs(requireOutput(host, "ip-addr")),
+    routes: parseRoutes(requireOutput(host, "ip-route")),
+  });
   const nsids = parseNetnsIds(requireOutput(host, "netns-ids"));
   const candidates: Array<NetnsCandidate & { preLink?: Awaited<ReturnType<typeof captureSource>> }> = [];
   const seen = new Set<string>([hostKey]);
@@ -190,7 +196,7 @@ export async function collectNode(opts: CollectNodeOptions): Promise<NodeCapture
   }
   progress({
     stage: "discover",
-    message: `${veths.length} pod-facing veth(s), ${candidates.length} named peer netns, ${unresolved.length} veth(s) with an unnamed peer`,
+    message: `${veths.length} pod-facing veth(s), ${candidates.length} named peer netns, ${unresolved.length} veth(s) with an unnamed peer${uplinks.map((u) => `; ${u.name} left out: ${u.why}`).join("")}`,
   });
   if (unresolved.length > 0) {
     // Fallback: netns held only by processes (or mounted where list-id cannot name them).
@@ -205,16 +211,22 @@ export async function collectNode(opts: CollectNodeOptions): Promise<NodeCapture
   const wanted = opts.podIps === undefined ? undefined : new Set(opts.podIps);
   const podSpecs = specsFor("pod", opts.sources);
   const total = candidates.length;
+  const leftOut: LeftOut[] = [...uplinks];
+  const otherPods: string[] = [];
   const pods = await pool(candidates, opts.concurrency ?? 4, async (c, i) => {
     const current = i + 1;
     const link = c.preLink ?? (await captureSource(node, c.name, c.path, sourceSpec("ip-link"), opts.exec));
-    if (!holdsPeerOf(parseLinks(link.stdout ?? "[]"), veths)) {
-      progress({ stage: "skip", netns: c.name, current, total, message: "veth peer is not on this node" });
+    const route = await captureSource(node, c.name, c.path, sourceSpec("ip-route"), opts.exec);
+    const role = podRole(parseLinks(link.stdout ?? "[]"), parseRoutes(route.stdout ?? "[]"), veths);
+    if (!role.pod) {
+      leftOut.push({ name: `netns ${c.name}`, why: role.why });
+      progress({ stage: "skip", netns: c.name, current, total, message: `not a pod: ${role.why}` });
       return undefined;
     }
     const addr = await captureSource(node, c.name, c.path, sourceSpec("ip-addr"), opts.exec);
     const ips = globalAddresses(parseAddrs(addr.stdout ?? "[]"));
     if (wanted !== undefined && !ips.some((ip) => wanted.has(ip))) {
+      otherPods.push(`${c.name} (${ips.join(", ") || "no global address"})`);
       progress({
         stage: "skip",
         netns: c.name,
@@ -239,12 +251,24 @@ export async function collectNode(opts: CollectNodeOptions): Promise<NodeCapture
       ips,
       ...(known ? { pod: { namespace: known.namespace, name: known.name } } : {}),
     };
-    return captureNetns(node, base, podSpecs, opts.exec, { "ip-link": link, "ip-addr": addr });
+    return captureNetns(node, base, podSpecs, opts.exec, {
+      "ip-link": link,
+      "ip-addr": addr,
+      "ip-route": route,
+    });
   });
 
   const podCaptures = pods
     .filter((p): p is NetnsCapture => p !== undefined)
     .sort((a, b) => a.manifest.netns.localeCompare(b.manifest.netns));
+  if (wanted !== undefined && podCaptures.length === 0) {
+    throw new CollectError(
+      `node ${node}: no pod netns holds ${[...wanted].join(", ")}; found ${otherPods.length} pod netns: ${
+        otherPods.sort().join(", ") || "none"
+      }${leftOut.map((l) => `; ${l.name} left out: ${l.why}`).join("")}`,
+      "give --pod-ip an address of a pod on this node (`kubectl get pod -o wide` shows the node), or leave --pod-ip out to capture every pod netns",
+    );
+  }
   progress({ stage: "done", message: `captured host + ${podCaptures.length} pod netns` });
   return {
     manifest: {

@@ -1,49 +1,87 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { holdsPeerOf, podFacingVeths } from "./discover-pods.js";
-import { globalAddresses, parseAddrs, parseLinks, parseNetnsIds } from "./iproute-json.js";
+import { type HostWiring, holdsPeerOf, podFacingVeths, podRole, uplinkReason } from "./discover-pods.js";
+import { globalAddresses, parseAddrs, parseLinks, parseNetnsIds, parseRoutes } from "./iproute-json.js";
 
-const hostLinks = JSON.stringify([
-  { ifindex: 1, ifname: "lo", linkinfo: undefined },
-  { ifindex: 2, ifname: "eth0", link_index: 7, link_netnsid: 0, linkinfo: { info_kind: "veth" } },
-  { ifindex: 3, ifname: "cni0", linkinfo: { info_kind: "bridge" } },
-  {
-    ifindex: 4,
-    ifname: "veth1",
-    link_index: 2,
-    link_netnsid: 1,
-    master: "cni0",
-    linkinfo: { info_kind: "veth" },
-  },
-  { ifindex: 5, ifname: "flannel.1", linkinfo: { info_kind: "vxlan" } },
-]);
-const hostAddrs = JSON.stringify([
-  { ifname: "eth0", addr_info: [{ family: "inet", local: "172.31.9.1", prefixlen: 24, scope: "global" }] },
-  { ifname: "cni0", addr_info: [{ family: "inet", local: "10.244.1.1", prefixlen: 24, scope: "global" }] },
-]);
+// Real captures of one node netns and its neighbours (testdata/capture-discovery.sh).
+const read = (netns: string, what: "link" | "addr" | "route") =>
+  readFileSync(new URL(`./testdata/discovery-${netns}-ip-${what}.json`, import.meta.url), "utf8");
+const wiring = (netns: string): HostWiring => ({
+  links: parseLinks(read(netns, "link")),
+  addrs: parseAddrs(read(netns, "addr")),
+  routes: parseRoutes(read(netns, "route")),
+});
+const node = wiring("node");
+const ptpVeth = node.links.find((l) => l.kind === "veth" && l.ifname.startsWith("veth"))?.ifname ?? "";
 
-describe("pod netns discovery", () => {
-  it("keeps pod-facing veths and leaves out the addressed uplink", () => {
-    const veths = podFacingVeths(parseLinks(hostLinks), parseAddrs(hostAddrs));
-    expect(veths).toEqual([{ ifindex: 4, ifname: "veth1", peerIfindex: 2, nsid: 1, master: "cni0" }]);
+describe("which host veths lead to pods", () => {
+  it("keeps the ptp plugin's host veth although it holds the gateway /32, and the /24 sandbox and bare pair", () => {
+    expect(node.addrs.find((a) => a.ifname === ptpVeth)).toMatchObject({
+      local: "10.244.1.1",
+      prefixlen: 32,
+      scope: "global",
+    });
+    const { veths, uplinks } = podFacingVeths(node);
+    expect(veths.map((v) => v.ifname).sort()).toEqual([ptpVeth, "vbare", "vsbx"].sort());
+    expect(uplinks).toEqual([
+      { name: "eth0", why: "the default route leaves through it (via 172.31.250.254)" },
+    ]);
   });
 
-  it("matches a candidate only when it holds the veth's other end", () => {
-    const veths = podFacingVeths(parseLinks(hostLinks), parseAddrs(hostAddrs));
-    const mine = parseLinks(
-      JSON.stringify([
-        { ifindex: 2, ifname: "eth0", link_index: 4, link_netnsid: 0, linkinfo: { info_kind: "veth" } },
-      ]),
-    );
-    const other = parseLinks(
-      JSON.stringify([
-        { ifindex: 2, ifname: "eth0", link_index: 9, link_netnsid: 0, linkinfo: { info_kind: "veth" } },
-      ]),
-    );
-    expect(holdsPeerOf(mine, veths)).toBe(true);
-    expect(holdsPeerOf(other, veths)).toBe(false);
+  it("tells the uplink by the tunnel it carries when the node has no default route (a lab node)", () => {
+    const noDefault = { ...node, routes: node.routes.filter((r) => r.dst !== "default") };
+    expect(uplinkReason("eth0", noDefault)).toBe("it is the underlay of vxlan flannel.1");
+    const untied = { ...noDefault, links: noDefault.links.map((l) => ({ ...l, tunnelDev: undefined })) };
+    expect(uplinkReason("eth0", untied)).toBe("it holds 172.31.250.1, the local address of vxlan flannel.1");
+    expect(uplinkReason(ptpVeth, node)).toBeUndefined();
+  });
+});
+
+describe("which peer netns are pods", () => {
+  const { veths } = podFacingVeths(node);
+  const role = (netns: string) => {
+    const w = wiring(netns);
+    return podRole(w.links, w.routes, veths);
+  };
+
+  it("a ptp pod, a sandbox behind a /24 gateway and a bare veth pair are pods, each via its own veth", () => {
+    expect(role("ptp")).toMatchObject({ pod: true, via: { ifname: ptpVeth } });
+    expect(role("sandbox")).toMatchObject({ pod: true, via: { ifname: "vsbx" } });
+    expect(role("bare")).toMatchObject({ pod: true, via: { ifname: "vbare" } });
   });
 
-  it("reads netns ids (empty output means none) and global addresses", () => {
+  it("the switch behind an uplink is not a pod, even when nothing on the host side gave the uplink away", () => {
+    const bare = {
+      ...node,
+      routes: node.routes.filter((r) => r.dst !== "default"),
+      links: node.links.filter((l) => l.kind === "veth"),
+    };
+    const all = podFacingVeths(bare).veths;
+    expect(all.map((v) => v.ifname)).toContain("eth0");
+    const ul = wiring("ul");
+    expect(holdsPeerOf(ul.links, all)).toBe(true);
+    expect(podRole(ul.links, ul.routes, all)).toEqual({
+      pod: false,
+      why: "its end of eth0, n1, is a port of ul0: the veth leads to a switch",
+    });
+  });
+
+  it("a netns that routes nothing out of its end is not a pod; one holding no end is not this node's", () => {
+    const bare = wiring("bare");
+    const kernelRoutesGone = bare.routes.filter((r) => !r.devs.includes("eth0"));
+    expect(podRole(bare.links, kernelRoutesGone, veths)).toEqual({
+      pod: false,
+      why: "nothing in it routes out of eth0, its end of vbare",
+    });
+    expect(podRole(wiring("node").links, [], veths)).toEqual({
+      pod: false,
+      why: "it holds the far end of none of this node's veths",
+    });
+  });
+});
+
+describe("discovery's readers", () => {
+  it("read netns ids (empty output means none) and global addresses", () => {
     expect(parseNetnsIds("")).toEqual(new Map());
     expect(parseNetnsIds('[{"nsid":0,"name":"a"},{"nsid":1}]')).toEqual(
       new Map([
@@ -51,23 +89,27 @@ describe("pod netns discovery", () => {
         [1, undefined],
       ]),
     );
-    const addrs = parseAddrs(
-      JSON.stringify([
-        { ifname: "lo", addr_info: [{ family: "inet", local: "127.0.0.1", prefixlen: 8, scope: "host" }] },
-        {
-          ifname: "eth0",
-          addr_info: [
-            { family: "inet6", local: "fd00::2", prefixlen: 64, scope: "global" },
-            { family: "inet6", local: "fe80::1", prefixlen: 64, scope: "link" },
-            { family: "inet", local: "10.244.1.2", prefixlen: 24, scope: "global" },
-          ],
-        },
-      ]),
-    );
-    expect(globalAddresses(addrs)).toEqual(["10.244.1.2", "fd00::2"]);
+    expect(globalAddresses(wiring("ptp").addrs)).toEqual(["10.244.1.2"]);
+    expect(globalAddresses(node.addrs)).toEqual(["172.31.250.1", "10.244.1.1", "10.200.1.1", "10.201.0.1"]);
   });
 
-  it("says which command printed something that is not JSON", () => {
+  it("read where each route leaves and a tunnel's lower device and local address", () => {
+    expect(node.routes.find((r) => r.dst === "default")).toEqual({
+      dst: "default",
+      type: "unicast",
+      table: "main",
+      devs: ["eth0"],
+      gateway: "172.31.250.254",
+    });
+    expect(node.links.find((l) => l.ifname === "flannel.1")).toMatchObject({
+      kind: "vxlan",
+      tunnelDev: "eth0",
+      tunnelLocal: "172.31.250.1",
+    });
+  });
+
+  it("say which command printed something that is not JSON", () => {
     expect(() => parseLinks("oops")).toThrow(/ip -j link show: output is not JSON/);
+    expect(() => parseRoutes("oops")).toThrow(/ip -j route show table all: output is not JSON/);
   });
 });

@@ -1,12 +1,13 @@
 /**
- * Which pod netns hang off a node: the host netns' veths whose peer lives in another netns. The
- * peer netns is named by the host's `ip netns list-id` when it is mounted under /var/run/netns;
- * otherwise it is found by scanning /var/run/netns and /proc/<pid>/ns/net. A candidate only counts
- * when it really holds the other end of one of the host's veths (same ifindex pair), so a netns
- * whose veth peer is on another node is never taken for one of this node's pods.
+ * Which pod netns hang off a node: the host netns' veths whose peer lives in another netns, but for
+ * the node's uplink. The peer netns is named by the host's `ip netns list-id` when it is mounted
+ * under /var/run/netns; otherwise it is found by scanning /var/run/netns and /proc/<pid>/ns/net. A
+ * candidate only counts when it really holds the other end of one of the host's veths (same
+ * ifindex pair), so a netns whose veth peer is on another node is never taken for one of this
+ * node's pods, and when it routes out of that end (podRole).
  */
 import { readdir, stat } from "node:fs/promises";
-import type { RawAddr, RawLink } from "./iproute-json.js";
+import type { RawAddr, RawLink, RawRoute } from "./iproute-json.js";
 import { NETNS_RUN_DIR } from "./netns-exec.js";
 
 /** A host-side veth whose peer is in another netns. */
@@ -27,16 +28,52 @@ export interface NetnsCandidate {
   path: string;
 }
 
+/** What discovery reads of the host netns. */
+export interface HostWiring {
+  links: readonly RawLink[];
+  addrs: readonly RawAddr[];
+  routes: readonly RawRoute[];
+}
+
+/** A veth (or netns) discovery left out, and why: for the progress log and errors. */
+export interface LeftOut {
+  name: string;
+  why: string;
+}
+
 /**
- * The host veths that lead to pods. A veth that carries one of the host's own global addresses is
- * the node's uplink (e.g. a kind or lab node's eth0), not a pod's: it is left out.
+ * Why a host veth is the node's way out rather than a pod's: the default route leaves through it,
+ * or it is a tunnel's underlay (the tunnel's lower `dev`, or the device holding its `local`
+ * address). Undefined for any other veth. An address on the veth proves nothing: the CNI ptp
+ * plugin puts the pod's gateway (a /32, scope global) on every pod's host veth, and a hand-wired
+ * sandbox's host veth holds its /24 gateway.
  */
-export function podFacingVeths(links: readonly RawLink[], addrs: readonly RawAddr[]): HostVeth[] {
-  const addressed = new Set(addrs.filter((a) => a.scope === "global").map((a) => a.ifname));
-  const out: HostVeth[] = [];
-  for (const l of links) {
+export function uplinkReason(ifname: string, host: HostWiring): string | undefined {
+  const def = host.routes.find(
+    (r) => r.dst === "default" && r.type === "unicast" && r.table !== "local" && r.devs.includes(ifname),
+  );
+  if (def) return `the default route leaves through it${def.gateway ? ` (via ${def.gateway})` : ""}`;
+  for (const t of host.links) {
+    if (t.tunnelDev === ifname) return `it is the underlay of ${t.kind ?? "tunnel"} ${t.ifname}`;
+    const local = t.tunnelLocal;
+    if (local !== undefined && host.addrs.some((a) => a.ifname === ifname && a.local === local)) {
+      return `it holds ${local}, the local address of ${t.kind ?? "tunnel"} ${t.ifname}`;
+    }
+  }
+  return undefined;
+}
+
+/** The host veths whose peer is in another netns and that are not the node's uplink. */
+export function podFacingVeths(host: HostWiring): { veths: HostVeth[]; uplinks: LeftOut[] } {
+  const veths: HostVeth[] = [];
+  const uplinks: LeftOut[] = [];
+  for (const l of host.links) {
     if (l.kind !== "veth" || l.linkNetnsid === undefined || l.linkIndex === undefined) continue;
-    if (addressed.has(l.ifname)) continue;
+    const why = uplinkReason(l.ifname, host);
+    if (why !== undefined) {
+      uplinks.push({ name: l.ifname, why });
+      continue;
+    }
     const v: HostVeth = {
       ifindex: l.ifindex,
       ifname: l.ifname,
@@ -44,16 +81,55 @@ export function podFacingVeths(links: readonly RawLink[], addrs: readonly RawAdd
       nsid: l.linkNetnsid,
     };
     if (l.master !== undefined) v.master = l.master;
-    out.push(v);
+    veths.push(v);
+  }
+  return { veths, uplinks };
+}
+
+/** The links of `podLinks` that are the other end of one of `veths` (same ifindex pair). */
+function heldPeers(podLinks: readonly RawLink[], veths: readonly HostVeth[]): Array<[RawLink, HostVeth]> {
+  const out: Array<[RawLink, HostVeth]> = [];
+  for (const v of veths) {
+    const p = podLinks.find(
+      (x) => x.kind === "veth" && x.ifindex === v.peerIfindex && x.linkIndex === v.ifindex,
+    );
+    if (p) out.push([p, v]);
   }
   return out;
 }
 
 /** True when `podLinks` (the candidate's `ip -j link`) holds the peer of one of `veths`. */
 export function holdsPeerOf(podLinks: readonly RawLink[], veths: readonly HostVeth[]): boolean {
-  return veths.some((v) =>
-    podLinks.some((p) => p.kind === "veth" && p.ifindex === v.peerIfindex && p.linkIndex === v.ifindex),
-  );
+  return heldPeers(podLinks, veths).length > 0;
+}
+
+/**
+ * Whether a candidate netns is one of this node's pods: it holds the far end of one of the node's
+ * veths, that end is not a bridge port (then the veth leads to a switch: a lab's underlay, the
+ * docker bridge a kind node hangs off), and the netns routes something out of it (a pod's default
+ * route, its gateway's /32 or its subnet route leaves through its eth0). A bare veth pair into
+ * another netns, or a sandbox behind a host veth with a /24 gateway, is a pod by this rule.
+ */
+export function podRole(
+  podLinks: readonly RawLink[],
+  podRoutes: readonly RawRoute[],
+  veths: readonly HostVeth[],
+): { pod: true; via: HostVeth } | { pod: false; why: string } {
+  const held = heldPeers(podLinks, veths);
+  if (held.length === 0) return { pod: false, why: "it holds the far end of none of this node's veths" };
+  let why = "";
+  for (const [peer, v] of held) {
+    if (peer.master !== undefined) {
+      why ||= `its end of ${v.ifname}, ${peer.ifname}, is a port of ${peer.master}: the veth leads to a switch`;
+      continue;
+    }
+    if (!podRoutes.some((r) => r.table !== "local" && r.devs.includes(peer.ifname))) {
+      why ||= `nothing in it routes out of ${peer.ifname}, its end of ${v.ifname}`;
+      continue;
+    }
+    return { pod: true, via: v };
+  }
+  return { pod: false, why };
 }
 
 async function inodeKey(path: string): Promise<string | undefined> {

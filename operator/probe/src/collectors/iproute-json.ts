@@ -13,6 +13,21 @@ export interface RawLink {
   /** For a veth whose peer is in another netns: that netns' id as seen from this one. */
   linkNetnsid?: number;
   master?: string;
+  /** A tunnel's lower device (`vxlan … dev eth0`: linkinfo.info_data.link). */
+  tunnelDev?: string;
+  /** A tunnel's local address (`vxlan … local 172.31.9.1`). */
+  tunnelLocal?: string;
+}
+
+/** A route as `ip -j route show table all` prints it, reduced to where it leaves. */
+export interface RawRoute {
+  /** As printed: "default", "10.244.1.0/24", "10.244.1.5". */
+  dst: string;
+  type: string;
+  table: string;
+  /** The devices it leaves through: `dev`, or each next hop's. */
+  devs: string[];
+  gateway?: string;
 }
 
 export interface RawAddr {
@@ -52,7 +67,30 @@ export function parseLinks(text: string): RawLink[] {
     if (typeof o.link_index === "number") link.linkIndex = o.link_index;
     if (typeof o.link_netnsid === "number") link.linkNetnsid = o.link_netnsid;
     if (typeof o.master === "string") link.master = o.master;
+    const data = record(info?.info_data);
+    if (typeof data?.link === "string") link.tunnelDev = data.link;
+    if (typeof data?.local === "string") link.tunnelLocal = data.local;
     out.push(link);
+  }
+  return out;
+}
+
+/** Reads `ip -j route show table all`. */
+export function parseRoutes(text: string): RawRoute[] {
+  const out: RawRoute[] = [];
+  for (const item of parseArray(text, "ip -j route show table all")) {
+    const o = record(item);
+    if (!o || typeof o.dst !== "string") continue;
+    const hops = Array.isArray(o.nexthops) ? o.nexthops.map(record) : [];
+    const devs = [o.dev, ...hops.map((h) => h?.dev)].filter((d): d is string => typeof d === "string");
+    const route: RawRoute = {
+      dst: o.dst,
+      type: typeof o.type === "string" ? o.type : "unicast",
+      table: typeof o.table === "string" ? o.table : "main",
+      devs,
+    };
+    if (typeof o.gateway === "string") route.gateway = o.gateway;
+    out.push(route);
   }
   return out;
 }
