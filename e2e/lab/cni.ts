@@ -1,7 +1,8 @@
 /**
- * Wire a pod the way a container runtime does: run the CNI `loopback` plugin, then the `bridge`
- * plugin (with `host-local` IPAM) from the node's conflist, with CNI_* in the environment and the
- * plugin config on stdin, inside the node's netns. The result (veth, MACs, IP) is the plugin's.
+ * Wire a pod the way a container runtime does: run the CNI `loopback` plugin, then each plugin of
+ * the node's conflist (`bridge` with `host-local` IPAM here; `ptp` in kindnet.ts), with CNI_* in the
+ * environment and the plugin config on stdin, inside the node's netns. The result (veth, MACs, IP)
+ * is the plugin's.
  */
 import { createHash } from "node:crypto";
 import { inNetns, LabError, netnsPath, run } from "./exec.js";
@@ -112,7 +113,7 @@ function asArray<T>(v: unknown): T[] {
   return Array.isArray(v) ? (v as T[]) : [];
 }
 
-/** Extracts veth, MACs and address from a CNI 1.0 result of the bridge plugin. */
+/** Extracts veth, MACs and address from a CNI 1.0 result of the bridge (or ptp: no bridge) plugin. */
 export function parseBridgeResult(raw: unknown, bridge = "cni0"): CniResult {
   const o = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
   const ifs = asArray<CniInterface>(o.interfaces);

@@ -1,10 +1,11 @@
 /**
  * The kernel lab: a small Kubernetes-shaped cluster made of network namespaces, wired by the real
- * CNI bridge plugin, with flannel-style VXLAN (or host-gw) between nodes.
+ * CNI bridge plugin, with flannel-style VXLAN (or host-gw) between nodes; or kind's default
+ * network, kindnet: the real CNI ptp plugin, routes via the node addresses, kindnetd's masquerade.
  *
  *   nm-<name>-ul          underlay: bridge ul0, one veth port per node
- *   nm-<name>-n<i>        node i: eth0 (172.31.<labid>.<i>/24), cni0, flannel.1, pod veths
- *   nm-<name>-n<i>-p<j>   pod j on node i: eth0 from the bridge plugin, 10.244.<i>.0/24
+ *   nm-<name>-n<i>        node i: eth0 (172.31.<labid>.<i>/24), cni0 and flannel.1 (bridge), pod veths
+ *   nm-<name>-n<i>-p<j>   pod j on node i: eth0 from the CNI plugin, 10.244.<i>.0/24
  *
  * Hermetic: no node netns has a default route, nothing is added to the root netns, and the traffic
  * helpers only send to lab addresses. Everything lives under the `nm-<name>-` prefix and is
@@ -15,8 +16,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cidrContains } from "@netmap/core";
 import { checkLabName, destroyLab, labPrefix, labTmpDir, lockLab, registerForCleanup } from "./cleanup.js";
-import { type CniResult, cniAdd, conflist } from "./cni.js";
+import { CNI_VERSION, type CniResult, cniAdd, conflist } from "./cni.js";
 import { inNetns, LabError, type RunOptions, type RunResult, run, runOk } from "./exec.js";
+import { installKindnetMasq, KINDNET_CONFLIST, kindnetConflist, kindnetRoute } from "./kindnet.js";
 import { createVtep, hostGwPeer, type OverlayNode, VXLAN_MTU, vxlanPeer } from "./overlay.js";
 import {
   type LinkCounters,
@@ -34,6 +36,12 @@ export interface LabOptions {
   nodes: number;
   podsPerNode: number;
   overlay: "vxlan" | "host-gw";
+  /**
+   * How pods are wired: "bridge" (default: the CNI bridge plugin on cni0, flannel's conflist) or
+   * "kindnet" (kind's default network: the CNI ptp plugin, kindnetd's routes and masquerade rules;
+   * needs overlay "host-gw", which is how kindnetd routes between nodes).
+   */
+  cni?: "bridge" | "kindnet";
   /** Pod (and cni0) MTU; default 1450 for vxlan, 1500 for host-gw. */
   podMtu?: number;
   /** Keep IPv6 on (default off: no router solicitations / MLD moving the counters). */
@@ -63,7 +71,7 @@ export interface LabPod {
   name: string;
   namespace: string;
   ip: string;
-  /** Host-side veth in the node netns, named by the bridge plugin. */
+  /** Host-side veth in the node netns, named by the CNI plugin. */
   hostVeth: string;
   /** The pod's eth0 MAC. */
   mac: string;
@@ -86,6 +94,7 @@ export interface TcpProbeOptions {
 export interface Lab {
   name: string;
   overlay: "vxlan" | "host-gw";
+  cni: "bridge" | "kindnet";
   podMtu: number;
   tmpDir: string;
   underlayNetns: string;
@@ -174,7 +183,11 @@ async function build(opts: LabOptions, lab: Omit<Lab, keyof LabMethods>): Promis
       netns,
       underlayIp: `172.31.${lab.labId}.${i}`,
       podCidr: `10.244.${i}.0/24`,
-      conflistPath: join(lab.tmpDir, `node-${i}`, "10-cbr0.conflist"),
+      conflistPath: join(
+        lab.tmpDir,
+        `node-${i}`,
+        lab.cni === "kindnet" ? KINDNET_CONFLIST : "10-cbr0.conflist",
+      ),
       bridgeNfCallIptables: false,
     };
     await addNetns(netns, ipv6);
@@ -205,11 +218,9 @@ async function build(opts: LabOptions, lab: Omit<Lab, keyof LabMethods>): Promis
   }
 
   for (const node of lab.nodes) {
-    const list = conflist({
-      podCidr: node.podCidr,
-      mtu: lab.podMtu,
-      ipamDataDir: join(lab.tmpDir, node.name, "ipam"),
-    });
+    const ipam = { podCidr: node.podCidr, mtu: lab.podMtu, ipamDataDir: join(lab.tmpDir, node.name, "ipam") };
+    const list =
+      lab.cni === "kindnet" ? kindnetConflist({ ...ipam, cniVersion: CNI_VERSION }) : conflist(ipam);
     await mkdir(join(lab.tmpDir, node.name), { recursive: true });
     await writeFile(node.conflistPath, `${JSON.stringify(list, null, 2)}\n`);
     for (let j = 1; j <= opts.podsPerNode; j++) {
@@ -237,7 +248,14 @@ async function build(opts: LabOptions, lab: Omit<Lab, keyof LabMethods>): Promis
     underlayIp: n.underlayIp,
     podCidr: n.podCidr,
   }));
-  if (opts.overlay === "vxlan") {
+  if (lab.cni === "kindnet") {
+    for (const local of lab.nodes) {
+      for (const remote of lab.nodes) {
+        if (remote.index !== local.index) await kindnetRoute(local.netns, remote.podCidr, remote.underlayIp);
+      }
+      await installKindnetMasq(local.netns, CLUSTER_CIDR);
+    }
+  } else if (opts.overlay === "vxlan") {
     for (const [k, n] of overlayNodes.entries()) {
       const node = lab.nodes[k];
       if (node) node.vtepMac = await createVtep(n);
@@ -338,6 +356,11 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   if (!Number.isInteger(opts.podsPerNode) || opts.podsPerNode < 0 || opts.podsPerNode > 50) {
     throw new LabError(`podsPerNode must be 0..50, got ${opts.podsPerNode}`);
   }
+  if (opts.cni === "kindnet" && opts.overlay !== "host-gw") {
+    throw new LabError(
+      `a kindnet lab routes pod CIDRs via the node addresses: use overlay "host-gw", not "${opts.overlay}"`,
+    );
+  }
   if (process.getuid?.() !== 0)
     throw new LabError("the kernel lab needs root: run `sudo npx vitest run --project lab`");
   await lockLab(opts.name);
@@ -347,6 +370,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   const state: Omit<Lab, keyof LabMethods> = {
     name: opts.name,
     overlay: opts.overlay,
+    cni: opts.cni ?? "bridge",
     podMtu: opts.podMtu ?? (opts.overlay === "vxlan" ? VXLAN_MTU : 1500),
     tmpDir: labTmpDir(opts.name),
     underlayNetns: `${labPrefix(opts.name)}ul`,

@@ -4,7 +4,7 @@
  * Produces the snapshots the repo ships for `kubectl netmap trace --snapshots`.
  *
  *   sudo node e2e/dist/lab/snapshot-lab.js --out <dir> [--name snap] [--nodes 2] [--pods 2]
- *        [--overlay vxlan|host-gw] [--pod-mtu N] [--services iptables|nftables]
+ *        [--overlay vxlan|host-gw] [--cni bridge|kindnet] [--pod-mtu N] [--services iptables|nftables]
  *
  * --services loads kube-proxy's rules for the lab's Services (services.ts) into every node first.
  */
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       nodes: { type: "string" },
       pods: { type: "string" },
       overlay: { type: "string", default: "vxlan" },
+      cni: { type: "string", default: "bridge" },
       "pod-mtu": { type: "string" },
       services: { type: "string" },
     },
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
   if (!values.out) throw new Error("--out <dir> is required: where to write the snapshots");
   const overlay = values.overlay;
   if (overlay !== "vxlan" && overlay !== "host-gw") throw new Error("--overlay must be vxlan or host-gw");
+  const cni = values.cni;
+  if (cni !== "bridge" && cni !== "kindnet") throw new Error("--cni must be bridge or kindnet");
   const services = values.services;
   if (services !== undefined && services !== "iptables" && services !== "nftables")
     throw new Error("--services must be iptables or nftables");
@@ -46,9 +49,10 @@ async function main(): Promise<void> {
     nodes: int(values.nodes, "nodes", 2),
     podsPerNode: int(values.pods, "pods", 2),
     overlay,
+    cni,
     ...(podMtu === undefined ? {} : { podMtu }),
   });
-  log("lab built", { lab: lab.name, nodes: lab.nodes.length, pods: lab.pods.length, overlay });
+  log("lab built", { lab: lab.name, nodes: lab.nodes.length, pods: lab.pods.length, overlay, cni });
   try {
     if (services) {
       const set = await installServices(lab, services);
