@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TraceResult } from "@netmap/core";
+import { collectNode } from "@netmap/probe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KINDNET_MASQ_CHAIN } from "./kindnet.js";
 import type { Lab, LabPod } from "./lab.js";
@@ -122,6 +123,80 @@ describe("kindnet: traced paths match real packets", () => {
     figures.push(
       `cross-node: ${r.hops.length} hops traced, ${confirmed}/${traced} devices and rules confirmed`,
     );
+  });
+});
+
+describe("kindnet node with hand-wired neighbours", () => {
+  it("finds a sandbox behind a host veth holding its /24 gateway and a bare veth pair, and traces from the sandbox", async () => {
+    const node = lab.nodes[0];
+    const pod = podOn(1, 1);
+    if (!node) throw new Error("no node");
+    const sbx = `${node.netns}-sbx`;
+    const bare = `${node.netns}-bare`;
+    const ok = async (netns: string, argv: string[]): Promise<void> => {
+      const r = await lab.exec(netns, argv);
+      expect(r.code, `${argv.join(" ")}: ${r.stderr}`).toBe(0);
+    };
+    try {
+      await ok(node.netns, ["ip", "netns", "add", sbx]);
+      await ok(node.netns, ["ip", "netns", "add", bare]);
+      await ok(node.netns, [
+        "ip",
+        "link",
+        "add",
+        "vsbx",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        sbx,
+      ]);
+      await ok(node.netns, ["ip", "addr", "add", "10.244.201.1/24", "dev", "vsbx"]);
+      await ok(node.netns, ["ip", "link", "set", "vsbx", "up"]);
+      await ok(sbx, ["ip", "addr", "add", "10.244.201.2/24", "dev", "eth0"]);
+      await ok(sbx, ["ip", "link", "set", "eth0", "up"]);
+      await ok(sbx, ["ip", "link", "set", "lo", "up"]);
+      await ok(sbx, ["ip", "route", "add", "default", "via", "10.244.201.1"]);
+      await ok(node.netns, [
+        "ip",
+        "link",
+        "add",
+        "vbare",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        bare,
+      ]);
+      await ok(node.netns, ["ip", "addr", "add", "10.244.202.1/30", "dev", "vbare"]);
+      await ok(node.netns, ["ip", "link", "set", "vbare", "up"]);
+      await ok(bare, ["ip", "addr", "add", "10.244.202.2/30", "dev", "eth0"]);
+      await ok(bare, ["ip", "link", "set", "eth0", "up"]);
+      const cap = await collectNode({ node: node.name, hostNetns: node.netns });
+      const found = cap.netns.map((n) => [n.manifest.netns, n.manifest.ips]);
+      expect(found).toEqual(
+        expect.arrayContaining([
+          [sbx, ["10.244.201.2"]],
+          [bare, ["10.244.202.2"]],
+          [pod.netns, [pod.ip]],
+        ]),
+      );
+      expect(found).toHaveLength(1 + 2 + 2);
+      const r = await traceLab(lab, { protocol: "icmp", src: "10.244.201.2", dst: pod.ip });
+      expect(r.verdict).toBe("Delivered");
+      expect(r.hops[0]).toMatchObject({ netns: sbx, primitive: "route" });
+      expect(r.hops.map((h) => h.device)).toEqual(expect.arrayContaining(["vsbx", pod.hostVeth]));
+      expect(await lab.ping(sbx, pod.ip, { count: 3 })).toBe(3);
+    } finally {
+      await lab.exec(node.netns, ["ip", "link", "del", "vsbx"]);
+      await lab.exec(node.netns, ["ip", "link", "del", "vbare"]);
+      await lab.exec(node.netns, ["ip", "netns", "del", sbx]);
+      await lab.exec(node.netns, ["ip", "netns", "del", bare]);
+    }
   });
 });
 
