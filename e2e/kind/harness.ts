@@ -219,6 +219,13 @@ export async function createKindCluster(opts: KindClusterOptions): Promise<KindC
   const readyTimeoutMs = opts.readyTimeoutMs ?? 300_000;
 
   const tools = await prepareKind(mode, log);
+  if (network === "kindnet" && mode === "offline" && !tools.KINDNETD_IMAGE) {
+    throw new KindError(
+      "offline kindnet needs kindnetd, which the Go module proxy does not serve: build kindnetd from kind's " +
+        "source (images/kindnetd at the commit of its image tag) and put the binary at " +
+        "$NETMAP_CACHE/kind/kindnetd/kindnetd (or NETMAP_KINDNETD_BIN), then run again; see e2e/kind/README.md",
+    );
+  }
   const kind = tools.KIND as string;
   const kubectlBin = tools.KUBECTL as string;
   const dir = await mkdtemp(join(tmpdir(), `${name}-`));

@@ -16,6 +16,7 @@
 #
 #   KIND=<path>  KUBECTL=<path>  DOCKER_HOST=<url>  NODE_IMAGE=<ref>  NETMAP_IMAGE=<ref>
 #   FLANNEL_MANIFEST=<path>  ETCD_IMAGE_TAG=<tag, offline only>
+#   KINDNETD_IMAGE=<ref, offline only, when kindnetd was built: the kindnet network needs it>
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 mode="${1:?usage: prepare.sh offline|online}"
@@ -50,6 +51,8 @@ case "$mode" in
     mv "$manifest.tmp" "$manifest"
     echo "DOCKER_HOST=$DOCKER_HOST"
     echo "ETCD_IMAGE_TAG=$etcd_tag"
+    # kindnetd is in the node image only if a binary was given (see images/component-images.sh).
+    if docker image inspect "$KINDNETD_IMAGE" >/dev/null 2>&1; then echo "KINDNETD_IMAGE=$KINDNETD_IMAGE"; fi
     ;;
   online)
     unset DOCKER_HOST
