@@ -40,6 +40,7 @@ describe("renderMermaid on real engine traces", () => {
       expect.stringMatching(/^vxlan flannel\.1 VNI 1#58; 172\.31\.\d+\.\d+ → 172\.31\.\d+\.\d+ udp\/8472$/),
       "node-2 host",
       "netmap-lab/pod-2-1 (node-2)",
+      "vxlan flannel.1 VNI 1#58; 172.31.159.2 → 172.31.159.1 udp/8472",
     ]);
   });
 

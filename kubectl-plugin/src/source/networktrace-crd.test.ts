@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import {
   AFFINITY_MODES,
+  DIRECTIONS,
   FINDING_CODES,
   HOP_ACTIONS,
   LAYERS,
@@ -80,7 +81,7 @@ function validate(value: unknown, schema: Schema, path: string, errors: string[]
 }
 
 describe("NetworkTrace CRD (netmap.io/v1alpha1)", () => {
-  it("enumerates exactly the model's verdicts, layers, primitives, actions, finding codes, protocols and affinity modes", () => {
+  it("enumerates exactly the model's verdicts, layers, primitives, actions, finding codes, protocols, affinity modes and directions", () => {
     expect(at(status, "verdict").enum).toEqual([...VERDICTS]);
     expect(at(status, "hops", "[]", "layer").enum).toEqual([...LAYERS]);
     expect(at(status, "hops", "[]", "primitive").enum).toEqual([...PRIMITIVES]);
@@ -90,6 +91,15 @@ describe("NetworkTrace CRD (netmap.io/v1alpha1)", () => {
     expect(at(root, "spec", "protocol").enum).toEqual([...PROTOCOLS]);
     expect(at(status, "packet", "protocol").enum).toEqual([...PROTOCOLS]);
     expect(at(status, "hops", "[]", "affinity", "mode").enum).toEqual([...AFFINITY_MODES]);
+    for (const path of [
+      ["stoppedIn"],
+      ["hops", "[]", "direction"],
+      ["segments", "[]", "direction"],
+      ["directions", "[]", "direction"],
+    ]) {
+      expect(at(status, ...path).enum, path.join(".")).toEqual([...DIRECTIONS]);
+    }
+    expect(at(status, "directions", "[]", "verdict").enum).toEqual([...VERDICTS]);
   });
 
   it.each(TRACE_NAMES)("carries the real trace %s in status without losing a field", (name) => {

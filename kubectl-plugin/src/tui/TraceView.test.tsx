@@ -166,7 +166,7 @@ describe("TraceView on a real Service trace", () => {
   it("lists every endpoint under the Service hop with its probability, the followed one marked, even with nft's long chain names", () => {
     for (const name of ["service-clusterip-iptables", "service-clusterip-nftables"] as const) {
       const result = loadTrace(name);
-      const frame = plain(view(result).lastFrame());
+      const frame = plain(view(result, 80, 80).lastFrame());
       const endpoints = result.hops.find((h) => h.endpoints)?.endpoints ?? [];
       expect(endpoints, `${name} has a Service hop with its endpoints`).toHaveLength(3);
       for (const e of endpoints) {

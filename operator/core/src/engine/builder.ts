@@ -1,18 +1,12 @@
-/** Accumulates hops and findings while the engine walks, and closes the trace with a verdict. */
-import type {
-  Evidence,
-  Finding,
-  FindingCode,
-  Hop,
-  NodeSegment,
-  Packet,
-  Severity,
-  TraceResult,
-  Verdict,
-} from "../model/trace.js";
+/**
+ * Records one node's hops and findings while the engine walks it (hop numbers continue the trace's
+ * global numbering), and ends the walk with a verdict. Recording only: deciding what the kernel does
+ * happens in the walk.
+ */
+import type { Direction, Evidence, Finding, FindingCode, Hop, Severity, Verdict } from "../model/trace.js";
 import type { NetnsView } from "./world.js";
 
-export type HopInit = Omit<Hop, "index" | "node" | "netns" | "pod">;
+export type HopInit = Omit<Hop, "index" | "direction" | "node" | "netns" | "pod">;
 
 export interface FindingInit {
   code: FindingCode;
@@ -22,7 +16,7 @@ export interface FindingInit {
   device?: string;
 }
 
-/** Thrown inside the walk to end it; caught by `trace`. */
+/** Thrown inside a node's walk to end the trace there; caught by walkNode. */
 export class TraceEnd {
   constructor(
     readonly verdict: Verdict,
@@ -35,11 +29,21 @@ export class TraceBuilder {
   readonly hops: Hop[] = [];
   readonly findings: Finding[] = [];
 
-  constructor(readonly packet: Packet) {}
+  constructor(
+    readonly direction: Direction,
+    /** Global index of the first hop this builder records. */
+    readonly firstHop: number,
+  ) {}
+
+  /** Global index of the last hop recorded, if any. */
+  get lastIndex(): number | undefined {
+    return this.hops.length > 0 ? this.firstHop + this.hops.length - 1 : undefined;
+  }
 
   hop(view: NetnsView, init: HopInit): Hop {
     const hop: Hop = {
-      index: this.hops.length,
+      index: this.firstHop + this.hops.length,
+      direction: this.direction,
       node: view.node,
       netns: view.state.netns,
       ...(view.pod ? { pod: `${view.pod.namespace}/${view.pod.name}` } : {}),
@@ -51,7 +55,7 @@ export class TraceBuilder {
 
   /** A finding attached to the last hop (or to `hop` when given). */
   finding(view: NetnsView, init: FindingInit, hop?: number): Finding {
-    const at = hop ?? (this.hops.length > 0 ? this.hops.length - 1 : undefined);
+    const at = hop ?? this.lastIndex;
     const f: Finding = {
       code: init.code,
       severity: init.severity,
@@ -69,14 +73,10 @@ export class TraceBuilder {
     return f;
   }
 
-  /**
-   * The packet stops here: records the hop where the kernel discards it and what is wrong there
-   * (the finding belongs to that hop; `view` when it is another netns's fault), then ends the walk.
-   */
-  drop(view: NetnsView, hop: HopInit, finding: FindingInit & { view?: NetnsView }, reason: string): never {
+  /** The packet stops here: records the hop where the kernel discards it and what is wrong there. */
+  drop(view: NetnsView, hop: HopInit, finding: FindingInit, reason: string): never {
     this.hop(view, hop);
-    const { view: findingView, ...init } = finding;
-    this.finding(findingView ?? view, init);
+    this.finding(view, finding);
     throw new TraceEnd("Dropped", reason);
   }
 
@@ -89,36 +89,4 @@ export class TraceBuilder {
   stop(verdict: Exclude<Verdict, "Delivered">, reason: string, missing?: string[]): never {
     throw new TraceEnd(verdict, reason, missing);
   }
-
-  result(end: TraceEnd): TraceResult {
-    const last = this.hops.length - 1;
-    return {
-      packet: this.packet,
-      verdict: end.verdict,
-      reason: end.reason,
-      ...(last >= 0 && end.verdict !== "Unknown" ? { stoppedAt: last } : {}),
-      ...(end.missing && end.missing.length > 0 ? { missing: end.missing } : {}),
-      hops: this.hops,
-      findings: this.findings,
-      segments: segmentsOf(this.hops, this.packet),
-    };
-  }
-}
-
-/** Consecutive hops on one node form that node's segment, with the packet as it entered and left. */
-export function segmentsOf(hops: readonly Hop[], first: Packet): NodeSegment[] {
-  const segments: NodeSegment[] = [];
-  let current = first;
-  for (const hop of hops) {
-    const seg = segments[segments.length - 1];
-    if (!seg || seg.node !== hop.node) {
-      segments.push({ node: hop.node, firstHop: hop.index, lastHop: hop.index, packetIn: current });
-    } else {
-      seg.lastHop = hop.index;
-    }
-    if (hop.packet) current = hop.packet;
-    const open = segments[segments.length - 1];
-    if (open) open.packetOut = current;
-  }
-  return segments;
 }

@@ -7,6 +7,8 @@ export type {
   NetfilterContext,
   NetfilterStep,
 } from "./netfilter/types.js";
+export { MAX_NETNS_TRANSITIONS, type NodeWalkInput, walkNode } from "./node-walk.js";
+export { MAX_NODE_WALKS, nextStep, type TraceStep, unwalkedNode } from "./plan.js";
 export { lookupRoute } from "./routing.js";
-export type { TraceInput } from "./walk.js";
-export { trace } from "./walk.js";
+export type { TraceInput } from "./trace.js";
+export { trace } from "./trace.js";

@@ -7,9 +7,11 @@ import { describe, expect, it } from "vitest";
 import type { NodeState } from "../model/state.js";
 import type { Hop, Packet, TraceResult } from "../model/trace.js";
 import { kindTkng, minikubeOtus } from "./netfilter/ipvs/testdata/nodes.js";
-import { trace } from "./testdata/golden.js";
+import { compareEveryWholeClusterResult, trace } from "./testdata/golden.js";
 import type { Topology } from "./testdata/models.js";
-import { tcp } from "./testdata/models.js";
+import { requestEnd, tcp } from "./testdata/models.js";
+
+compareEveryWholeClusterResult(import.meta.url);
 
 function run(t: Topology, packet: Packet, endpoint?: number | string): TraceResult {
   return trace({ nodes: t.nodes, facts: t.facts, packet, ...(endpoint !== undefined ? { endpoint } : {}) });
@@ -17,7 +19,9 @@ function run(t: Topology, packet: Packet, endpoint?: number | string): TraceResu
 
 /** "node/netns/device-or-rule:action" per hop. */
 const path = (r: TraceResult): string[] =>
-  r.hops.map((h) => `${h.node}/${h.netns}/${h.device ?? h.rule ?? "-"}:${h.action}`);
+  r.hops
+    .filter((h) => h.direction === "request")
+    .map((h) => `${h.node}/${h.netns}/${h.device ?? h.rule ?? "-"}:${h.action}`);
 const ipvsHop = (r: TraceResult): Hop | undefined => r.hops.find((h) => h.layer === "ipvs");
 const host = (t: Topology, i = 0): NodeState["host"] => (t.nodes[i] as NodeState).host;
 
@@ -68,7 +72,11 @@ describe("pod → ClusterIP in IPVS mode (minikube capture: ipvsadm -L -n, ipset
     ]);
     expect(ipvs?.packet).toMatchObject({ src: "172.17.0.2", dst: "172.17.0.4", dport: 8000 });
     expect(r.hops[13]?.packet).toMatchObject({ src: "172.17.0.1", dst: "172.17.0.4", dport: 8000 });
-    expect(r.segments.at(-1)?.packetOut).toMatchObject({ src: "172.17.0.1", dst: "172.17.0.4", dport: 8000 });
+    expect(r.segments.filter((s) => s.direction === "request").at(-1)?.packetOut).toMatchObject({
+      src: "172.17.0.1",
+      dst: "172.17.0.4",
+      dport: 8000,
+    });
   });
 
   it("hairpin: a pod reaching itself through the Service is masqueraded by the KUBE-LOOP-BACK ipset rule", () => {
@@ -78,7 +86,7 @@ describe("pod → ClusterIP in IPVS mode (minikube capture: ipvsadm -L -n, ipset
     expect(masq?.rule).toBe("nat/KUBE-POSTROUTING rule 1");
     expect(masq?.evidence[0]?.text).toContain("-m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE");
     expect(masq?.packet).toMatchObject({ src: "172.17.0.1", dst: "172.17.0.3", dport: 8000 });
-    expect(r.hops.at(-1)).toMatchObject({ netns: "cni-n1p2", action: "deliver" });
+    expect(requestEnd(r)).toMatchObject({ netns: "cni-n1p2", action: "deliver" });
   });
 
   it("a real server on the node's own address (the API server at :8443) is delivered in the host netns", () => {
@@ -92,12 +100,12 @@ describe("pod → ClusterIP in IPVS mode (minikube capture: ipvsadm -L -n, ipset
         chosen: true,
       },
     ]);
-    expect(r.hops.at(-1)).toMatchObject({
+    expect(requestEnd(r)).toMatchObject({
       netns: "host",
       primitive: "local",
       action: "deliver",
     });
-    expect(r.hops.at(-1)?.summary).toMatch(
+    expect(requestEnd(r)?.summary).toMatch(
       /192\.168\.136\.17:8443 is a local address .* IPVS hands the packet back to LOCAL_IN/,
     );
   });
@@ -105,7 +113,7 @@ describe("pod → ClusterIP in IPVS mode (minikube capture: ipvsadm -L -n, ipset
   it("a ClusterIP bound on kube-ipvs0 without a virtual server for the port reaches the node's own sockets, with a finding", () => {
     const r = run(minikubeOtus(), tcp("172.17.0.2", "10.97.181.101", 8080));
     expect(r.verdict).toBe("Delivered");
-    expect(r.reason).toBe("delivered to 10.97.181.101 in the host netns of minikube");
+    expect(r.directions[0]?.reason).toBe("delivered to 10.97.181.101 in the host netns of minikube");
     const lookup = ipvsHop(r);
     expect(lookup).toMatchObject({ device: "kube-ipvs0", action: "lookup", command: "ipvsadm -L -n" });
     expect(lookup?.summary).toBe(
@@ -128,7 +136,7 @@ describe("pod → ClusterIP in IPVS mode (minikube capture: ipvsadm -L -n, ipset
     web.realServers = [];
     const r = run(t, tcp("172.17.0.2", "10.97.181.101", 80));
     expect(r.verdict).toBe("Rejected");
-    expect(r.hops.at(-1)).toMatchObject({ layer: "ipvs", action: "reject", endpoints: [] });
+    expect(requestEnd(r)).toMatchObject({ layer: "ipvs", action: "reject", endpoints: [] });
     expect(r.findings.map((f) => [f.code, f.hop])).toEqual([["SERVICE_NO_ENDPOINTS", r.stoppedAt]]);
     expect(r.findings[0]?.message).toMatch(/no real servers.*ICMP port unreachable/);
   });
@@ -162,14 +170,14 @@ describe("IPVS mode across nodes (kind capture: ipvsadm -Ln, ipsets, kube-ipvs0 
       "node-2/host/eth0:transmit",
       "node-1/host/flannel.1:decap",
     ]);
-    expect(r.hops.at(-1)).toMatchObject({ node: "node-1", netns: "cni-n1p1", action: "deliver" });
+    expect(requestEnd(r)).toMatchObject({ node: "node-1", netns: "cni-n1p1", action: "deliver" });
   });
 
   it("the ClusterIP's other real server on the same node is reached through cni0", () => {
     const r = run(kindTkng(), tcp("10.244.2.2", "10.96.119.228", 80), "10.244.2.4:80");
     expect(r.verdict).toBe("Delivered");
     expect(ipvsHop(r)).toMatchObject({ device: "kube-ipvs0", rule: "TCP 10.96.119.228:80" });
-    expect(r.hops.at(-1)).toMatchObject({ node: "node-2", netns: "cni-n2p1", action: "deliver" });
-    expect(r.segments).toHaveLength(1);
+    expect(requestEnd(r)).toMatchObject({ node: "node-2", netns: "cni-n2p1", action: "deliver" });
+    expect(r.segments.filter((s) => s.direction === "request")).toHaveLength(1);
   });
 });

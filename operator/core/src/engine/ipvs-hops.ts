@@ -15,10 +15,8 @@ import type { Address } from "../model/addr.js";
 import type { Packet } from "../model/trace.js";
 import type { TraceBuilder } from "./builder.js";
 import { inNetns, iproute } from "./commands.js";
-import { describeRoute, routeOutDev } from "./describe.js";
-import { egress } from "./egress.js";
+import type { Cursor, Next, WalkContext } from "./context.js";
 import { ev } from "./evidence.js";
-import { runHook } from "./netfilter/hooks.js";
 import {
   hostPort,
   type IpvsStep,
@@ -27,21 +25,11 @@ import {
   kubeIpvsAddress,
   serviceName,
 } from "./netfilter/ipvs/index.js";
-import { emitNetfilter, netfilterBase } from "./netfilter-hops.js";
+import type { NetfilterPass } from "./netns/pass.js";
+import { routeOut } from "./netns/route-out.js";
 import { lookupRoute } from "./routing.js";
-import type { Cursor, WalkContext } from "./walk.js";
-import { where } from "./walk.js";
 import type { NetnsView } from "./world.js";
-
-/** The packet as it reaches LOCAL_IN (or, from a local client, LOCAL_OUT) with a local destination. */
-export interface IpvsArrival {
-  view: NetnsView;
-  packet: Packet;
-  mark: number;
-  dnat: boolean;
-  inDev?: string;
-  sourceMtu?: number;
-}
+import { where } from "./world.js";
 
 /**
  * IPVS at LOCAL_IN: returns where the packet goes after IPVS sends it to a real server, or
@@ -49,8 +37,9 @@ export interface IpvsArrival {
  * real server can be scheduled (Rejected: IPVS answers ICMP port unreachable) or when the node is
  * in IPVS mode but its IPVS table was not captured (Unknown).
  */
-export function ipvsIntercept(ctx: WalkContext, at: IpvsArrival): Cursor | undefined {
-  const { view, packet } = at;
+export function ipvsIntercept(ctx: WalkContext, pass: NetfilterPass, at: Cursor): Next | undefined {
+  const { view } = at;
+  const packet = pass.packet;
   const s = view.state;
   const bound = kubeIpvsAddress(s, packet.dst);
   if (!s.netfilter.ipvs) {
@@ -61,7 +50,7 @@ export function ipvsIntercept(ctx: WalkContext, at: IpvsArrival): Cursor | undef
       [`ipvsadm -S -n on ${view.node}`],
     );
   }
-  const step = ipvsLookup(s, packet, ctx.endpoint, at.mark);
+  const step = ipvsLookup(s, packet, ctx.endpoint, pass.mark);
   if (!step) {
     if (bound) noVirtualServer(ctx, view, packet, bound);
     return undefined;
@@ -85,7 +74,8 @@ export function ipvsIntercept(ctx: WalkContext, at: IpvsArrival): Cursor | undef
       [`a model of IPVS ${forward} forwarding`],
     );
   }
-  return transmitToRealServer(ctx, at, step.packet);
+  pass.translated(step.packet, ctx.b.lastIndex);
+  return transmitToRealServer(ctx, pass, at);
 }
 
 function percent(p: number): string {
@@ -146,13 +136,14 @@ function noVirtualServer(ctx: WalkContext, view: NetnsView, packet: Packet, boun
 
 /**
  * ip_vs_nat_xmit: the DNATed packet leaves through an output route to the real server, LOCAL_OUT,
- * POST_ROUTING and the output device. A real server on one of the node's own addresses (a
- * hostNetwork endpoint such as the API server) is handed back to LOCAL_IN and delivered here.
+ * POST_ROUTING and the output device (the routed tail). A real server on one of the node's own
+ * addresses (a hostNetwork endpoint such as the API server) is handed back to LOCAL_IN and delivered here.
  */
-function transmitToRealServer(ctx: WalkContext, at: IpvsArrival, packet: Packet): Cursor {
+function transmitToRealServer(ctx: WalkContext, pass: NetfilterPass, at: Cursor): Next {
   const { view } = at;
   const b: TraceBuilder = ctx.b;
   const s = view.state;
+  const packet = pass.packet;
   const decision = lookupRoute(s, { dst: packet.dst });
   const fibCmd = iproute(s, "ip", `route get ${packet.dst}`);
   if (decision.kind === "none" || (decision.route.type !== "unicast" && decision.route.type !== "local")) {
@@ -175,6 +166,7 @@ function transmitToRealServer(ctx: WalkContext, at: IpvsArrival, packet: Packet)
   }
   const { route } = decision;
   if (route.type === "local") {
+    pass.finish();
     b.hop(view, {
       layer: "l3",
       primitive: "local",
@@ -185,48 +177,5 @@ function transmitToRealServer(ctx: WalkContext, at: IpvsArrival, packet: Packet)
     });
     b.deliver(`delivered to ${packet.dst} in ${where(view)} (IPVS real server on this node)`);
   }
-  const outDev = routeOutDev(route);
-  b.hop(view, {
-    layer: "l3",
-    primitive: "route",
-    ...(outDev ? { device: outDev } : {}),
-    action: "lookup",
-    summary: `IPVS routes to the real server: ${describeRoute(route, packet.dst)}`,
-    evidence: [ev.route(route)],
-    command: fibCmd,
-  });
-  if (!outDev)
-    b.stop("Unknown", `route ${route.dst} names no output device`, [`the device of route ${route.dst}`]);
-
-  const nf = {
-    ...netfilterBase(s, ctx.endpoint),
-    ...(at.inDev ? { inDev: at.inDev } : {}),
-    outDev,
-    // IPVS with net.ipv4.vs.conntrack=1 (kube-proxy sets it) rewrites the connection's reply
-    // tuple but does not set the DNAT status bit: ctstatus stays as netfilter left it.
-    ctDnat: at.dnat,
-  };
-  // LOCAL_OUT as IPVS's transmit passes it: raw/mangle/filter OUTPUT run, nat OUTPUT does not (the
-  // connection's destination NAT binding was made in PREROUTING, and a nat chain sees it once).
-  const out = runHook(s, "output", packet, { ...nf, mark: at.mark }, (chain) => chain.type !== "nat");
-  emitNetfilter(b, view, out, "output");
-  // POST_ROUTING runs in full: the source NAT binding is still open (IPVS ran before nat INPUT).
-  const outcome = runHook(s, "postrouting", out.packet, { ...nf, mark: out.mark });
-  emitNetfilter(b, view, outcome, "postrouting", { outDev, route });
-
-  const link = s.links.find((l) => l.name === outDev);
-  if (!link)
-    b.stop("Unknown", `device ${outDev} of the route is not in the captured links`, [
-      `link ${outDev} on ${view.node}`,
-    ]);
-  const nextHop = route.gateway ?? route.nexthops?.[0]?.gateway ?? packet.dst;
-  return egress(ctx, {
-    view,
-    link,
-    packet: outcome.packet,
-    nextHop,
-    mark: outcome.mark,
-    dnat: at.dnat,
-    ...(at.sourceMtu ? { sourceMtu: at.sourceMtu } : {}),
-  });
+  return routeOut(ctx, pass, at, { route, evidence: [ev.route(route)], command: fibCmd, origin: "ipvs" });
 }

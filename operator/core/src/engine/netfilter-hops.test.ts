@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { loadCapture } from "../parsers/nftables/testdata/fixtures.js";
-import { trace } from "./testdata/golden.js";
+import { compareEveryWholeClusterResult, trace } from "./testdata/golden.js";
 import { node, topology } from "./testdata/models.js";
+
+compareEveryWholeClusterResult(import.meta.url);
 
 describe("a Service without endpoints in kube-proxy's nftables mode", () => {
   it("is Rejected with SERVICE_NO_ENDPOINTS when the no-endpoint-services vmap sends it to reject-chain", () => {

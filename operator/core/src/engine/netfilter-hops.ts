@@ -1,8 +1,9 @@
 /** Netfilter outcomes as hops and findings. */
-import type { Route } from "../model/route.js";
 import type { NetnsState } from "../model/state.js";
 import type { HopAction, Packet, Primitive } from "../model/trace.js";
 import type { TraceBuilder } from "./builder.js";
+import { inNetns } from "./commands.js";
+import { endpointOf } from "./conntrack.js";
 import type { HookOutcome } from "./netfilter/hooks.js";
 import { visibleSteps } from "./netfilter/hooks.js";
 import type { Hook, NetfilterContext, NetfilterStep } from "./netfilter/types.js";
@@ -20,6 +21,8 @@ const ACTIONS: Record<NetfilterStep["action"], HopAction> = {
   masquerade: "masquerade",
   mark: "mark",
   policy: "accept",
+  "un-dnat": "un-dnat",
+  "un-snat": "un-snat",
 };
 
 const HOOK_NAMES: Record<Hook, string> = {
@@ -61,6 +64,7 @@ export function localAddressSet(state: NetnsState): Set<string> {
 
 function primitiveOf(step: NetfilterStep): Primitive {
   if (step.family === "ipvs") return "ipvs-service";
+  if (step.family === "conntrack") return "conntrack";
   if (step.family === "nftables") return step.ruleIndex !== undefined ? "nft-rule" : "nft-chain";
   return step.ruleIndex !== undefined ? "iptables-rule" : "iptables-chain";
 }
@@ -85,43 +89,30 @@ function summaryOf(step: NetfilterStep, hook: Hook, packet: Packet | undefined):
       return `${at}: ${step.action === "snat" ? "SNAT" : "MASQUERADE"} the source${packet ? ` to ${packet.src}` : ""}`;
     case "mark":
       return `${at}: set mark`;
+    case "un-dnat":
+      return `conntrack: the reply's source is restored to ${packet ? endpointOf(packet, "src") : "?"} (the request was DNATed here)`;
+    case "un-snat":
+      return `conntrack: the reply's destination is restored to ${packet ? endpointOf(packet, "dst") : "?"} (the request was SNATed here)`;
     default:
       return `${at}: ${step.action.toUpperCase()}`;
   }
 }
 
 /**
- * Turns a hook's steps into hops; ends the trace on drop/reject. A MASQUERADE gets the address of
- * the output device, as the kernel picks it (the route's preferred source, else the device's first
- * address).
+ * Records a hook's steps as hops (emission only: the walk decided what they do). The command of each
+ * hop runs in the netns the rules were read from.
  */
-export function emitNetfilter(
-  b: TraceBuilder,
-  view: NetnsView,
-  out: HookOutcome,
-  hook: Hook,
-  egress?: { outDev: string; route: Route },
-): void {
+export function recordNetfilter(b: TraceBuilder, view: NetnsView, out: HookOutcome, hook: Hook): void {
   for (const step of visibleSteps(out.steps)) {
-    let packet = step.packet;
-    if (step.action === "masquerade" && egress && (!packet || packet.src === out.packet.src)) {
-      const src =
-        egress.route.prefsrc ??
-        view.state.addresses.find((a) => a.ifname === egress.outDev && a.family === 4)?.local;
-      if (src) {
-        packet = { ...(packet ?? out.packet), src };
-        out.packet = { ...out.packet, src };
-      }
-    }
     b.hop(view, {
       layer: step.family === "ipvs" ? "ipvs" : "netfilter",
       primitive: primitiveOf(step),
       rule: `${step.table}/${step.chain}${step.ruleIndex !== undefined ? ` rule ${step.ruleIndex}` : ""}`,
       action: ACTIONS[step.action],
-      summary: summaryOf(step, hook, packet),
+      summary: summaryOf(step, hook, step.packet),
       evidence: [step.evidence],
-      command: step.command,
-      ...(packet ? { packet } : {}),
+      command: step.family === "conntrack" ? step.command : inNetns(view.state, step.command),
+      ...(step.packet ? { packet: step.packet } : {}),
       ...(step.endpoints ? { endpoints: step.endpoints } : {}),
       ...(step.affinity ? { affinity: step.affinity } : {}),
     });
@@ -134,6 +125,10 @@ export function emitNetfilter(
       evidence: [],
     });
   }
+}
+
+/** A hook that dropped or rejected the packet: the finding at its last hop, and the end of the walk. */
+export function stopOnVerdict(b: TraceBuilder, view: NetnsView, out: HookOutcome, hook: Hook): void {
   if (out.verdict === "accept") return;
   const last = out.steps[out.steps.length - 1];
   // kube-proxy's nftables mode rejects in a shared reject-chain; the Service is named by the

@@ -1,13 +1,17 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { TraceResult } from "../model/trace.js";
+import type { Direction, TraceResult } from "../model/trace.js";
 import { parseIptablesSave } from "../parsers/iptables/index.js";
-import { trace } from "./testdata/golden.js";
-import { linkOf, node, podState, tcp, topology } from "./testdata/models.js";
+import { compareEveryWholeClusterResult, trace } from "./testdata/golden.js";
+import { linkOf, node, podState, requestEnd, tcp, topology } from "./testdata/models.js";
 
-/** "node/netns/device:action" for each hop, the path as a reader scans it. */
-function path(r: TraceResult): string[] {
-  return r.hops.map((h) => `${h.node}/${h.netns}/${h.device ?? h.rule ?? "-"}:${h.action}`);
+compareEveryWholeClusterResult(import.meta.url);
+
+/** "node/netns/device:action" for each hop of one direction, the path as a reader scans it. */
+function path(r: TraceResult, direction: Direction = "request"): string[] {
+  return r.hops
+    .filter((h) => h.direction === direction)
+    .map((h) => `${h.node}/${h.netns}/${h.device ?? h.rule ?? "-"}:${h.action}`);
 }
 
 describe("pod to pod on the same node over a bridge", () => {
@@ -29,9 +33,34 @@ describe("pod to pod on the same node over a bridge", () => {
     expect(fdb?.evidence[0]?.text).toContain("0a:58:0b:01:02:01 dev veth12 master cni0");
     expect(r.hops[0]?.command).toBe("ip -n cni-n1p1 route get 10.244.1.12");
     expect(r.hops.every((h) => h.evidence.length > 0)).toBe(true);
-    expect(r.segments).toEqual([
-      { node: "node-1", firstHop: 0, lastHop: 7, packetIn: r.packet, packetOut: r.packet },
+    const reply = { protocol: "tcp", src: "10.244.1.12", sport: 80, dst: "10.244.1.11", dport: 40000 };
+    expect(path(r, "reply")).toEqual([
+      "node-1/cni-n1p2/eth0:lookup",
+      "node-1/cni-n1p2/eth0:transmit",
+      "node-1/host/veth12:receive",
+      "node-1/host/veth12:forward",
+      "node-1/host/cni0:forward",
+      "node-1/host/veth11:transmit",
+      "node-1/cni-n1p1/eth0:receive",
+      "node-1/cni-n1p1/eth0:deliver",
     ]);
+    expect(r.segments).toEqual([
+      {
+        node: "node-1",
+        direction: "request",
+        firstHop: 0,
+        lastHop: 7,
+        packetIn: r.packet,
+        packetOut: r.packet,
+      },
+      { node: "node-1", direction: "reply", firstHop: 8, lastHop: 15, packetIn: reply, packetOut: reply },
+    ]);
+    expect(r.directions.map((d) => [d.direction, d.verdict, d.stoppedAt])).toEqual([
+      ["request", "Delivered", 7],
+      ["reply", "Delivered", 15],
+    ]);
+    expect(r.stoppedAt).toBe(15);
+    expect(r.stoppedIn).toBeUndefined();
   });
 
   it("floods through the bridge when the FDB has not learned the destination MAC yet", () => {
@@ -100,7 +129,12 @@ describe("pod to pod across nodes over VXLAN", () => {
     expect(r.hops.find((h) => h.primitive === "fdb" && h.device === "flannel.1")?.evidence[0]?.text).toBe(
       "0a:58:fe:02:00:01 dev flannel.1 dst 192.168.0.12 self permanent",
     );
-    expect(r.segments.map((s) => s.node)).toEqual(["node-1", "node-2"]);
+    expect(r.segments.map((s) => `${s.direction} ${s.node}`)).toEqual([
+      "request node-1",
+      "request node-2",
+      "reply node-2",
+      "reply node-1",
+    ]);
     expect(r.findings).toEqual([]);
   });
 
@@ -108,7 +142,8 @@ describe("pod to pod across nodes over VXLAN", () => {
     const t = topology({ overlay: "vxlan" });
     const r = trace({ nodes: [node(t, 1)], facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.12") });
     expect(r.verdict).toBe("Unknown");
-    expect(r.missing).toEqual(["a snapshot of the node with address 192.168.0.12"]);
+    expect(r.missing).toEqual(["a snapshot of node node-2"]);
+    expect(r.reason).toBe("the packet goes on to node-2 (192.168.0.12), which was not captured");
   });
 });
 
@@ -124,7 +159,7 @@ describe("pod to pod across nodes with host-gw routes", () => {
       "node-2/host/eth0:receive",
     ]);
     expect(r.hops[4]?.evidence[0]?.text).toBe("10.244.2.0/24 via 192.168.0.12 dev eth0");
-    expect(r.verdict === "Delivered" && r.hops.at(-1)?.netns).toBe("cni-n2p1");
+    expect(r.verdict === "Delivered" && requestEnd(r)?.netns).toBe("cni-n2p1");
   });
 
   it("treats a node's uplink veth (no pod netns behind it) as the underlay, as on kind nodes", () => {
@@ -170,7 +205,7 @@ describe("findings on the path", () => {
     expect(r.findings).toMatchObject([
       { code: "LINK_DOWN", device: "veth12", node: "node-1", netns: "host" },
     ]);
-    expect(r.hops.at(-1)).toMatchObject({ device: "veth12", action: "drop" });
+    expect(requestEnd(r)).toMatchObject({ device: "veth12", action: "drop" });
   });
 
   it("BRIDGE_PORT_NOT_FORWARDING: a blocking bridge port drops the frame", () => {
@@ -188,7 +223,7 @@ describe("findings on the path", () => {
     expect(r.verdict).toBe("Dropped");
     expect(r.findings[0]).toMatchObject({ code: "IP_FORWARD_DISABLED", node: "node-1" });
     expect(r.findings[0]?.evidence[0]?.text).toBe("net.ipv4.ip_forward = 0");
-    expect(r.hops.at(-1)?.device).toBe("flannel.1");
+    expect(requestEnd(r)?.device).toBe("flannel.1");
   });
 
   it("IP_FORWARD_DISABLED does not apply to frames bridged between pods of one node", () => {
@@ -264,7 +299,7 @@ describe("findings on the path", () => {
     const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
     expect(r.verdict).toBe("Dropped");
     expect(r.findings[0]).toMatchObject({ code: "NO_FDB_ENTRY", device: "flannel.1", node: "node-1" });
-    expect(r.hops.at(-1)).toMatchObject({ primitive: "fdb", action: "drop" });
+    expect(requestEnd(r)).toMatchObject({ primitive: "fdb", action: "drop" });
   });
 
   it("ROUTE_BLACKHOLE: a blackhole route for the destination", () => {

@@ -1,7 +1,8 @@
 /**
- * Indexes over the node states a trace can use: which netns holds an address, which host veth is a
- * pod's peer, which node owns an underlay address or a VTEP. Links are always looked up within one
- * netns: (node, netns, ifindex), never by ifindex alone.
+ * What one node's walk can see: the node's network namespaces (its host netns and the pod netns
+ * that hang off it) and the cluster facts. Links are always looked up within one netns, never by
+ * ifindex alone. Nothing here reaches another node's state: a walk that leaves the node ends with a
+ * departure naming the node the facts say owns the next address.
  */
 import type { Address } from "../model/addr.js";
 import type { Link } from "../model/link.js";
@@ -23,43 +24,45 @@ export interface LinkRef {
   link: Link;
 }
 
-export class World {
+export class NodeWorld {
   readonly views: NetnsView[] = [];
-  private readonly hostByNode = new Map<string, NetnsView>();
+  readonly host: NetnsView;
 
   constructor(
-    readonly nodes: readonly NodeState[],
+    readonly node: NodeState,
     readonly facts: ClusterFacts,
   ) {
-    for (const n of nodes) {
-      const host: NetnsView = { node: n.node, kind: "host", state: n.host, host: n.host, ips: [] };
-      this.views.push(host);
-      this.hostByNode.set(n.node, host);
-      for (const p of n.pods) {
-        const fact = facts.pods.find((f) => f.ips.some((ip) => p.ips.some((q) => sameAddress(ip, q))));
-        const pod = p.pod ?? (fact ? { namespace: fact.namespace, name: fact.name } : undefined);
-        this.views.push({
-          node: n.node,
-          kind: "pod",
-          state: p.state,
-          host: n.host,
-          ips: p.ips,
-          ...(pod ? { pod } : {}),
-        });
-      }
+    this.host = { node: node.node, kind: "host", state: node.host, host: node.host, ips: [] };
+    this.views.push(this.host);
+    for (const p of node.pods) {
+      const fact = facts.pods.find((f) => f.ips.some((ip) => p.ips.some((q) => sameAddress(ip, q))));
+      const pod = p.pod ?? (fact ? { namespace: fact.namespace, name: fact.name } : undefined);
+      this.views.push({
+        node: node.node,
+        kind: "pod",
+        state: p.state,
+        host: node.host,
+        ips: p.ips,
+        ...(pod ? { pod } : {}),
+      });
     }
   }
 
-  hostOf(node: string): NetnsView | undefined {
-    return this.hostByNode.get(node);
+  get name(): string {
+    return this.node.node;
   }
 
-  /** The pod netns that owns `ip` (as a pod address), on any node. */
+  /** A netns of this node by its name ("host" for the node's own). */
+  netnsNamed(name: string): NetnsView | undefined {
+    return this.views.find((v) => v.state.netns === name);
+  }
+
+  /** The pod netns of this node that owns `ip` as a pod address. */
   podNetnsOf(ip: string): NetnsView | undefined {
     return this.views.find((v) => v.kind === "pod" && v.ips.some((a) => sameAddress(a, ip)));
   }
 
-  /** The netns (pod or host) that has `ip` configured on one of its links. */
+  /** The netns of this node (pod or host) that has `ip` configured on one of its links. */
   netnsWithAddress(ip: string): { view: NetnsView; address: Address } | undefined {
     for (const view of this.views) {
       const address = view.state.addresses.find((a) => sameAddress(a.local, ip));
@@ -68,39 +71,38 @@ export class World {
     return undefined;
   }
 
-  /** A node host netns that has `ip` on one of its links (an underlay address or a VTEP). */
-  hostWithAddress(ip: string): { view: NetnsView; address: Address } | undefined {
-    for (const view of this.hostByNode.values()) {
-      const address = view.state.addresses.find((a) => sameAddress(a.local, ip));
-      if (address) return { view, address };
-    }
-    return undefined;
+  /** The address `ip` on a link of this node's host netns. */
+  hostAddress(ip: string): Address | undefined {
+    return this.host.state.addresses.find((a) => sameAddress(a.local, ip));
   }
 
-  /** The node a pod IP belongs to per the cluster facts (even when its node was not captured). */
+  /** The node a pod IP belongs to per the cluster facts. */
   nodeOfPodIp(ip: string): string | undefined {
     return this.facts.pods.find((p) => p.ips.some((a) => sameAddress(a, ip)))?.node;
   }
 
+  /** The node whose address (InternalIP, underlay, VTEP) `ip` is, per the cluster facts. */
+  nodeWithAddress(ip: string): string | undefined {
+    return this.facts.nodes.find((n) => n.addresses.some((a) => sameAddress(a, ip)))?.name;
+  }
+
   /**
-   * The other end of a veth. A pod's eth0 points (link_index) at its host-side veth in the node's
-   * host netns; a host veth points at eth0 inside a pod netns of the same node. Both ends must
-   * point at each other.
+   * The other end of a veth on this node. Both ends must point at each other (link_index); a pod's
+   * eth0 usually pairs with a host-side veth, but a veth may also join two pod netns directly.
    */
   vethPeer(ref: LinkRef): LinkRef | undefined {
     const { view, link } = ref;
     if (link.kind !== "veth" || link.linkIfindex === undefined) return undefined;
-    if (view.kind === "pod") {
-      const hostView = this.hostByNode.get(view.node);
-      const peer = hostView?.state.links.find((l) => l.ifindex === link.linkIfindex && l.kind === "veth");
-      if (!hostView || !peer) return undefined;
-      if (peer.linkIfindex !== undefined && peer.linkIfindex !== link.ifindex) return undefined;
-      return { view: hostView, link: peer };
-    }
-    for (const candidate of this.views) {
-      if (candidate.kind !== "pod" || candidate.node !== view.node) continue;
+    const order =
+      view.kind === "pod" ? [this.host, ...this.views.filter((v) => v !== this.host)] : this.views;
+    for (const candidate of order) {
+      if (candidate === view) continue;
+      if (view.kind === "host" && candidate.kind === "host") continue;
       const peer = candidate.state.links.find(
-        (l) => l.kind === "veth" && l.ifindex === link.linkIfindex && l.linkIfindex === link.ifindex,
+        (l) =>
+          l.kind === "veth" &&
+          l.ifindex === link.linkIfindex &&
+          (l.linkIfindex === undefined ? candidate.kind === "host" : l.linkIfindex === link.ifindex),
       );
       if (peer) return { view: candidate, link: peer };
     }
@@ -108,19 +110,16 @@ export class World {
   }
 }
 
+export function where(view: NetnsView): string {
+  if (view.kind === "host") return `the host netns of ${view.node}`;
+  const pod = view.pod ? `pod ${view.pod.namespace}/${view.pod.name}` : "pod";
+  return `${pod} (netns ${view.state.netns} on ${view.node})`;
+}
+
 export function linkByName(state: NetnsState, name: string): Link | undefined {
   return state.links.find((l) => l.name === name);
 }
 
-export function linkByIfindex(state: NetnsState, ifindex: number): Link | undefined {
-  return state.links.find((l) => l.ifindex === ifindex);
-}
-
 export function addressesOf(state: NetnsState, dev: string): Address[] {
   return state.addresses.filter((a) => a.ifname === dev);
-}
-
-export function isLocalAddress(state: NetnsState, ip: string): boolean {
-  if (state.addresses.some((a) => sameAddress(a.local, ip))) return true;
-  return state.routes.some((r) => r.type === "local" && r.table === "local" && r.dst === `${ip}/32`);
 }

@@ -6,6 +6,7 @@ export * from "./json.js";
 export * from "./link.js";
 export * from "./neigh.js";
 export * from "./nftables.js";
+export * from "./node-addresses.js";
 export * from "./route.js";
 export * from "./state.js";
 export * from "./sysctl.js";

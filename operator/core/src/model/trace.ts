@@ -41,6 +41,8 @@ export const PRIMITIVES = [
   "ipip",
   "device",
   "local",
+  /** A connection-tracking entry: how the kernel undoes a request's NAT on its reply. */
+  "conntrack",
 ] as const;
 export type Primitive = (typeof PRIMITIVES)[number];
 
@@ -60,6 +62,10 @@ export const HOP_ACTIONS = [
   "deliver",
   "drop",
   "reject",
+  /** Conntrack restores a reply's source that the request's DNAT changed (the Service address comes back). */
+  "un-dnat",
+  /** Conntrack restores a reply's destination that the request's SNAT/MASQUERADE changed. */
+  "un-snat",
 ] as const;
 export type HopAction = (typeof HOP_ACTIONS)[number];
 
@@ -108,9 +114,24 @@ export interface SessionAffinity {
   evidence: Evidence[];
 }
 
+/** The outer header of an encapsulated packet. */
+export interface OuterHeader {
+  src: string;
+  dst: string;
+  protocol: "udp" | "ipip";
+  dport?: number;
+  vni?: number;
+}
+
+/** The two directions of a connection: the request (client → server) and the reply back. */
+export const DIRECTIONS = ["request", "reply"] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
 export interface Hop {
-  /** 0-based position on the path. */
+  /** 0-based position on the path, one numbering for both directions. */
   index: number;
+  /** The request, or the reply coming back. */
+  direction: Direction;
   node: string;
   /** "host" or the pod netns name. */
   netns: string;
@@ -131,7 +152,7 @@ export interface Hop {
   /** The packet as it leaves this hop, when this hop changed it (DNAT, SNAT, encapsulation). */
   packet?: Packet;
   /** For encapsulation: the outer header. */
-  outer?: { src: string; dst: string; protocol: "udp" | "ipip"; dport?: number; vni?: number };
+  outer?: OuterHeader;
   /** For Service hops: every endpoint with its probability. */
   endpoints?: EndpointChoice[];
   /** For Service hops of a Service with session affinity. */
@@ -155,6 +176,12 @@ export const FINDING_CODES = [
   "IPVS_NO_VIRTUAL_SERVER",
   /** A rule used a match or expression netmap cannot evaluate; it was treated as not matching. */
   "UNEVALUATED_RULE",
+  /** A pod's host-side veth is not a port of the bridge its pod's gateway lives on (`nomaster`). */
+  "VETH_NOT_IN_BRIDGE",
+  /** The reply does not cross the netns whose conntrack NATed the request, so the NAT is never undone. */
+  "REPLY_BYPASSES_NAT",
+  /** The reply reaches the client with addresses its connection does not have: no socket takes it. */
+  "REPLY_MISMATCH",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -179,21 +206,40 @@ export type Verdict = (typeof VERDICTS)[number];
 /** The hops one node contributed, with the packet as it entered and left (Antrea Traceflow's observations). */
 export interface NodeSegment {
   node: string;
+  direction: Direction;
   firstHop: number;
   lastHop: number;
   packetIn: Packet;
   packetOut?: Packet;
 }
 
-export interface TraceResult {
+/** How one direction of the connection went. */
+export interface DirectionResult {
+  direction: Direction;
+  /** The packet as this direction starts: the request as the client sends it, the reply as the server answers. */
   packet: Packet;
   verdict: Verdict;
-  /** Why the trace ended: "delivered to eth0 of default/pod-b", "dropped by filter/FORWARD rule 3", ... */
   reason: string;
-  /** Index of the hop where the packet stopped (the delivering hop for Delivered). */
+  /** Index of the hop where this direction stopped (the delivering hop for Delivered). */
   stoppedAt?: number;
+  missing?: string[];
+}
+
+export interface TraceResult {
+  /** The request as the client sends it. */
+  packet: Packet;
+  /** Delivered only when the request and its reply both arrive; otherwise how the direction that stopped ended. */
+  verdict: Verdict;
+  /** Why the trace ended: "delivered to eth0 of default/pod-b", "reply: dropped by filter/FORWARD rule 3", ... */
+  reason: string;
+  /** Index of the hop where the packet stopped (the delivering hop of the reply for Delivered). */
+  stoppedAt?: number;
+  /** The direction the trace stopped in, when it did not deliver both ways. */
+  stoppedIn?: Direction;
   /** For Unknown: what state was missing (which node, which file/source). */
   missing?: string[];
+  /** The request (and, once it is delivered, the reply) with one hop numbering. */
+  directions: DirectionResult[];
   hops: Hop[];
   findings: Finding[];
   segments: NodeSegment[];

@@ -7,20 +7,7 @@
  * NAT when the reply comes through. Everything here is plain data: it is what the operator hands
  * from probe to probe and what a NetworkTrace's per-node results hold.
  */
-import type { Finding, Hop, Packet, Verdict } from "./trace.js";
-
-/** The two directions of a connection: the request (client → server) and the reply back. */
-export const DIRECTIONS = ["request", "reply"] as const;
-export type Direction = (typeof DIRECTIONS)[number];
-
-/** The outer header of an encapsulated packet. */
-export interface OuterHeader {
-  src: string;
-  dst: string;
-  protocol: "udp" | "ipip";
-  dport?: number;
-  vni?: number;
-}
+import type { Direction, Finding, Hop, OuterHeader, Packet, Verdict } from "./trace.js";
 
 /** A packet between nodes: exactly what is on the wire. */
 export interface WireFrame {

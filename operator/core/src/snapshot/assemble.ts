@@ -6,6 +6,7 @@ import type { NetnsCapture, NodeCapture } from "../capture/snapshot-format.js";
 import { SNAPSHOT_FORMAT_VERSION } from "../capture/snapshot-format.js";
 import { type SourceName, sourceSpec } from "../capture/sources.js";
 import type { Link } from "../model/link.js";
+import { nodeAddresses } from "../model/node-addresses.js";
 import type { ClusterFacts, NetnsState, NodeState, PodFact } from "../model/state.js";
 import { ParseError } from "../parsers/errors.js";
 import {
@@ -158,7 +159,7 @@ export function assembleNodeState(capture: NodeCapture): NodeState {
   };
 }
 
-/** What the snapshots know of the cluster: pods (from their manifests) and node addresses. */
+/** What the snapshots know of the cluster: pods (from their manifests) and node addresses (their uplinks'). */
 export function clusterFactsFromNodes(nodes: readonly NodeState[]): ClusterFacts {
   const pods: PodFact[] = [];
   for (const n of nodes) {
@@ -168,15 +169,7 @@ export function clusterFactsFromNodes(nodes: readonly NodeState[]): ClusterFacts
   }
   return {
     pods,
-    nodes: nodes.map((n) => ({
-      name: n.node,
-      addresses: n.host.addresses
-        .filter(
-          (a) => a.scope === "global" && n.host.links.find((l) => l.ifindex === a.ifindex)?.kind === "device",
-        )
-        .map((a) => a.local),
-      podCIDRs: [],
-    })),
+    nodes: nodes.map((n) => ({ name: n.node, addresses: nodeAddresses(n), podCIDRs: [] })),
     services: [],
   };
 }

@@ -38,8 +38,8 @@ export interface NetfilterContext {
 
 /** One step of the walk: a chain entered, a rule that matched, a policy applied. */
 export interface NetfilterStep {
-  /** "iptables" or "nftables" (or "ipvs"). */
-  family: "iptables" | "nftables" | "ipvs";
+  /** "iptables" or "nftables" (or "ipvs"; "conntrack" for the NAT a reply gets undone). */
+  family: "iptables" | "nftables" | "ipvs" | "conntrack";
   /** Table: "nat", "filter", ... or nft "ip kube-proxy". */
   table: string;
   chain: string;
@@ -60,7 +60,9 @@ export interface NetfilterStep {
     | "snat"
     | "masquerade"
     | "mark"
-    | "policy";
+    | "policy"
+    | "un-dnat"
+    | "un-snat";
   /** The chain jumped to, for jump/goto (and for a vmap/numgen choice). */
   target?: string;
   /** The rule (or chain declaration) as the dump prints it. */
@@ -89,7 +91,7 @@ export interface ChainOutcome {
 
 /** A base chain registered on a hook, ready to run on a packet. */
 export interface BaseChain {
-  family: "iptables" | "nftables";
+  family: "iptables" | "nftables" | "conntrack";
   /** "nat", "filter", "ip kube-proxy", ... */
   table: string;
   chain: string;

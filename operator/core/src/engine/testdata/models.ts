@@ -9,7 +9,7 @@ import type { Link } from "../../model/link.js";
 import type { Neighbour } from "../../model/neigh.js";
 import type { Route } from "../../model/route.js";
 import type { ClusterFacts, NetnsState, NodeState, PodNetns } from "../../model/state.js";
-import type { Packet } from "../../model/trace.js";
+import type { Direction, Hop, Packet, TraceResult } from "../../model/trace.js";
 import type { Hook, NetfilterContext } from "../netfilter/types.js";
 
 /** The first packet of a TCP connection from an ephemeral port, as the engine tests trace it. */
@@ -221,4 +221,14 @@ export function podState(t: Topology, i: number, j: number): NetnsState {
   const p = node(t, i).pods[j - 1];
   if (!p) throw new Error(`test model has no pod ${j} on node-${i}`);
   return p.state;
+}
+
+/** The hops of one direction of a trace result. */
+export function hopsOf(r: TraceResult, direction: Direction): Hop[] {
+  return r.hops.filter((h) => h.direction === direction);
+}
+
+/** The last hop of the request: where it was delivered or stopped. */
+export function requestEnd(r: TraceResult): Hop | undefined {
+  return hopsOf(r, "request").at(-1);
 }

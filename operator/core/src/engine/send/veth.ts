@@ -1,0 +1,48 @@
+/** Out of a veth: the frame appears on its peer, in the peer's netns (or on the peer's bridge). */
+import { iproute } from "../commands.js";
+import type { Next, WalkContext } from "../context.js";
+import { ev } from "../evidence.js";
+import { bridgeIngress } from "./bridge.js";
+import { checkLinkUp, resolveNextHopMac } from "./link.js";
+import type { Egress } from "./types.js";
+
+export function viaVeth(ctx: WalkContext, e: Egress): Next {
+  const { view, link, packet } = e;
+  const peer = ctx.world.vethPeer({ view, link });
+  const { mac, neighbour } = resolveNextHopMac(ctx, view, link.name, e.nextHop, peer);
+  ctx.b.hop(view, {
+    layer: "link",
+    primitive: "veth",
+    device: link.name,
+    action: "transmit",
+    summary: `out of ${link.name} (veth, mtu ${link.mtu}) to ${e.nextHop}${mac ? ` at ${mac}` : ""}${peer ? `; the peer is ${peer.link.name} in ${peer.view.kind === "host" ? `the host netns of ${peer.view.node}` : `netns ${peer.view.state.netns}`}` : ""}`,
+    evidence: [ev.link(link), ...(neighbour ? [ev.neighbour(neighbour)] : [])],
+    command: iproute(view.state, "ip", `-d link show ${link.name}`),
+  });
+  if (!peer) {
+    ctx.b.stop(
+      "Unknown",
+      `the veth peer of ${link.name} (ifindex ${link.linkIfindex ?? "?"}) is not in the captured state`,
+      [
+        `the netns holding ifindex ${link.linkIfindex ?? "?"} (link-netnsid ${link.linkNetnsid ?? "?"}) on ${view.node}`,
+      ],
+    );
+  }
+  checkLinkUp(ctx, peer.view, peer.link, "receive");
+  ctx.b.hop(peer.view, {
+    layer: "link",
+    primitive: "veth",
+    device: peer.link.name,
+    action: "receive",
+    summary: `into ${peer.link.name} (veth peer of ${link.name})${peer.link.master ? `, a port of ${peer.link.master}` : ""}`,
+    evidence: [ev.link(peer.link)],
+    command: iproute(peer.view.state, "ip", `-s link show ${peer.link.name}`),
+  });
+  const sourceMtu = e.sourceMtu !== undefined ? { sourceMtu: e.sourceMtu } : {};
+  if (peer.link.master) {
+    const bridge = peer.view.state.links.find((l) => l.name === peer.link.master);
+    if (bridge?.kind === "bridge")
+      return bridgeIngress(ctx, peer.view, bridge, peer.link, mac, packet, e.sourceMtu);
+  }
+  return { kind: "netns", cursor: { view: peer.view, packet, inDev: peer.link.name, ...sourceMtu } };
+}
