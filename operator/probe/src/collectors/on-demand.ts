@@ -4,7 +4,14 @@
  * runs. Each run is pure code over what was read; the last run saw everything it entered, so its
  * result is the one a trace over complete dumps gives.
  */
-import { type TraceInput, type TraceResult, trace } from "@netmap/core";
+import {
+  type NodeWalkInput,
+  type NodeWalkResult,
+  type TraceInput,
+  type TraceResult,
+  trace,
+  walkNode,
+} from "@netmap/core";
 
 /** Something a trace reads from the kernel as it asks: on-demand iptables or nft rulesets. */
 export interface OnDemandSource {
@@ -19,27 +26,45 @@ export interface OnDemandSource {
 /** Trace runs at most (each may read what the previous one missed). */
 export const MAX_TRACE_ROUNDS = 16;
 
-export interface OnDemandTraceResult {
-  result: TraceResult;
+export interface OnDemandResult<T> {
+  result: T;
   /** Trace runs it took (the last one read nothing new). */
   rounds: number;
   /** Commands and requests the sources ran, in the order given. */
   commands: number[];
 }
 
+export type OnDemandTraceResult = OnDemandResult<TraceResult>;
+
 /**
- * Runs the engine over `input`, reading what each run missed from the kernel, until a run misses
- * nothing. `sources` are the on-demand rulesets the input's node states hold.
+ * Runs `run` (a pure engine call over node states holding `sources`), reading what each run missed
+ * from the kernel, until a run misses nothing.
  */
-export async function traceOnDemand(
-  input: TraceInput,
+export async function runOnDemand<T>(
+  run: () => T,
   sources: readonly OnDemandSource[],
-): Promise<OnDemandTraceResult> {
+): Promise<OnDemandResult<T>> {
   for (let round = 1; round <= MAX_TRACE_ROUNDS; round++) {
-    const result = trace(input);
+    const result = run();
     const pending = sources.filter((s) => s.missing > 0);
     if (pending.length === 0) return { result, rounds: round, commands: sources.map((s) => s.commands) };
     await Promise.all(pending.map((s) => s.fetchMissing()));
   }
-  throw new Error(`trace still asked for new chains after ${MAX_TRACE_ROUNDS} rounds (a jump loop?)`);
+  throw new Error(`the engine still asked for new chains after ${MAX_TRACE_ROUNDS} rounds (a jump loop?)`);
+}
+
+/** The whole trace over node states whose netfilter is read on demand. */
+export function traceOnDemand(
+  input: TraceInput,
+  sources: readonly OnDemandSource[],
+): Promise<OnDemandTraceResult> {
+  return runOnDemand(() => trace(input), sources);
+}
+
+/** One node's walk (a probe's part of a trace) over its state read on demand. */
+export function walkNodeOnDemand(
+  input: NodeWalkInput,
+  sources: readonly OnDemandSource[],
+): Promise<OnDemandResult<NodeWalkResult>> {
+  return runOnDemand(() => walkNode(input), sources);
 }
