@@ -30,6 +30,8 @@ export default defineConfig({
           // Kernel lab: real namespaces, veths, bridges, VXLAN and netfilter. Needs root.
           name: "lab",
           include: ["e2e/**/*.lab.test.ts", "kubectl-plugin/**/*.lab.test.ts"],
+          // Installs the lab's missing Debian packages first (as root), as `npm run demo` does.
+          globalSetup: ["e2e/lab/global-setup.ts"],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
