@@ -8,7 +8,14 @@
  *   that one, writes its status (the NodeWalkResult) through the status subresource. One writer
  *   per object: no two writers ever race on one resourceVersion.
  */
-import type { ClusterFacts, NodeTask, NodeWalkResult, Protocol, TraceResult } from "@netmap/core";
+import type {
+  ClusterFacts,
+  NodeTask,
+  NodeWalkResult,
+  Protocol,
+  TraceRequest,
+  TraceResult,
+} from "@netmap/core";
 
 export const GROUP = "netmap.io";
 export const VERSION = "v1alpha1";
@@ -153,6 +160,8 @@ export interface NetworkTraceStatus extends Partial<TraceResult> {
   source?: string;
   /** The resolved destination, for people and printer columns. */
   destination?: string;
+  /** The request as resolved at the start; every step replays it. */
+  request?: TraceRequest;
   startTime?: string;
   completionTime?: string;
   hopCount?: number;
@@ -235,6 +244,7 @@ const BOOKKEEPING = [
   "message",
   "source",
   "destination",
+  "request",
   "startTime",
   "completionTime",
   "hopCount",
