@@ -35,7 +35,9 @@ etcd_version="$("${BIN[etcd]}" --version | sed -n 's/^etcd Version: //p')"
 ETCD_IMAGE_TAG="$etcd_version-0"
 
 coredns_dir="$("$KIND_DIR/images/go-bin.sh" coredns "github.com/coredns/coredns@$COREDNS_VERSION" github.com/coredns/coredns)"
+# flannel asks for tencentcloud-sdk-go's common v1.3.79, which the module proxy does not serve; v1.3.103 is.
 flanneld_dir="$(GO_LDFLAGS="-X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" \
+  GO_GET_EXTRA="github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common@v1.3.103" \
   "$KIND_DIR/images/go-bin.sh" flanneld "github.com/flannel-io/flannel@$FLANNEL_VERSION" github.com/flannel-io/flannel)"
 flannel_cni_dir="$("$KIND_DIR/images/go-bin.sh" flannel-cni "github.com/containernetworking/plugins@$FLANNEL_CNI_VERSION" \
   github.com/containernetworking/plugins/plugins/meta/flannel)"
