@@ -227,12 +227,15 @@ fmt_duration() {
   if ((s >= 60)); then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
 }
 
+is_fresh() {
+  local tool="$1" stamp_file="$STAMP_DIR/$1"
+  [[ -x "$BIN_DIR/$tool" && -f "$stamp_file" && "$(cat "$stamp_file")" == "$(stamp_of "$tool")" ]]
+}
+
 build_tool() {
   local tool="$1" out="$BIN_DIR/$1" stamp_file="$STAMP_DIR/$1" want
   want="$(stamp_of "$tool")"
-  if [[ -x "$out" && -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" ]]; then
-    return 0
-  fi
+  is_fresh "$tool" && return 0
   local version fam dir logf="$LOG_DIR/$tool.log" start
   version="$(tool_version "$tool")"
   fam="$(family "$tool")"
@@ -295,14 +298,17 @@ main() {
     die "cannot create $NETMAP_CACHE: set NETMAP_CACHE to a writable directory (it needs about 5 GB) and run again"
   setup_go
 
-  # One builder at a time per cache (the test setup and the kind scripts may run together).
-  exec 9>"$NETMAP_CACHE/go-tools.lock"
-  if ! flock -n 9; then
-    log "another go-tools.sh is building into $NETMAP_CACHE; waiting for it (at most 60 min)…"
-    flock -w 3600 9 || die "timed out after 60 min waiting for the lock $NETMAP_CACHE/go-tools.lock"
+  local t start=$SECONDS stale=()
+  for t in "${tools[@]}"; do is_fresh "$t" || stale+=("$t"); done
+  if ((${#stale[@]})); then
+    # One builder at a time per cache (the test setup and the kind scripts may run together); a
+    # caller whose tools are all fresh never waits for it (binaries are replaced atomically).
+    exec 9>"$NETMAP_CACHE/go-tools.lock"
+    if ! flock -n 9; then
+      log "another go-tools.sh is building into $NETMAP_CACHE; waiting for it (at most 60 min) to build ${stale[*]}…"
+      flock -w 3600 9 || die "timed out after 60 min waiting for the lock $NETMAP_CACHE/go-tools.lock"
+    fi
   fi
-
-  local t start=$SECONDS
   for t in "${tools[@]}"; do build_tool "$t"; done
   for t in "${tools[@]}"; do printf '%s %s\n' "$t" "$(cd "$BIN_DIR" && pwd -P)/$t"; done
   log "ready: ${tools[*]} ($(fmt_duration $((SECONDS - start))))"
