@@ -6,6 +6,7 @@ const alias = {
   "@netmap/core": src("./operator/core/src/index.ts"),
   "@netmap/api": src("./operator/api/src/index.ts"),
   "@netmap/probe": src("./operator/probe/src/index.ts"),
+  "@netmap/operator": src("./operator/controller/src/index.ts"),
 };
 
 export default defineConfig({
