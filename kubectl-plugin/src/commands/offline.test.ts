@@ -40,6 +40,47 @@ describe("kubectl netmap trace --snapshots", () => {
     });
   });
 
+  it("traces from a node's own netns (node/NAME or its address: where hostNetwork pods live) to a pod and back", async () => {
+    const runJson = async (...args: string[]) => {
+      const c = captureIo();
+      expect(await main(argv("trace", "--snapshots", SNAP, ...args, "-o", "json"), c.io)).toBe(0);
+      return JSON.parse(c.out()) as {
+        packet: { src: string };
+        verdict: string;
+        hops: Array<{ direction: string; node: string; netns: string; action: string }>;
+      };
+    };
+    const byName = await runJson("node/node-1", "netmap-lab/pod-2-1", "--port", "8080");
+    expect(byName.verdict).toBe("Delivered");
+    expect(byName.hops[0]).toMatchObject({ direction: "request", node: "node-1", netns: "host" });
+    expect(byName.hops.at(-1)).toMatchObject({
+      direction: "reply",
+      node: "node-1",
+      netns: "host",
+      action: "deliver",
+    });
+    // The same node by its address, and a node's address as the destination (a hostNetwork server).
+    const byIp = await runJson(byName.packet.src, "netmap-lab/pod-2-1", "--port", "8080");
+    expect(byIp.hops).toEqual(byName.hops);
+    const toNode = await runJson("netmap-lab/pod-2-1", byName.packet.src, "--port", "10250");
+    expect(toNode.verdict).toBe("Delivered");
+    expect(toNode.hops.filter((h) => h.direction === "request").at(-1)).toMatchObject({
+      node: "node-1",
+      netns: "host",
+      action: "deliver",
+    });
+  });
+
+  it("says which nodes there are when node/NAME names none (exit 1)", async () => {
+    const c = captureIo();
+    expect(
+      await main(argv("trace", "--snapshots", SNAP, "node/node-9", "pod-2-1", "--port", "80"), c.io),
+    ).toBe(1);
+    expect(c.err()).toMatch(
+      /^error: source "node\/node-9" is not a node in the snapshots\nhint: did you mean node\/node-1/,
+    );
+  });
+
   it("resolves names with -n, and prints a text tree by default on a pipe", async () => {
     const c = captureIo();
     expect(

@@ -3,7 +3,7 @@
  * between nodes as its own group. Text, Mermaid and the TUI all walk this, so they never disagree
  * about where a hop sits.
  */
-import type { Hop, TraceResult } from "@netmap/core";
+import type { DirectionResult, Hop, TraceResult } from "@netmap/core";
 
 /** A run of consecutive hops in one netns of one node. */
 export interface NetnsGroup {
@@ -51,12 +51,38 @@ export function tunnelLabel(t: TunnelGroup): string {
   return `${t.primitive}${dev}${vni}: ${t.src} → ${t.dst} ${t.protocol}${port}`;
 }
 
-/** Splits the hops into node sections (each split into netns groups) and tunnels between them. */
-export function layoutPath(result: TraceResult): PathSection[] {
+/** One direction of the connection: how it went, and its path. */
+export interface DirectionLayout {
+  result: DirectionResult;
+  sections: PathSection[];
+}
+
+/** The request, then (once it was delivered) the reply, each with its own path. */
+export function layoutDirections(result: TraceResult): DirectionLayout[] {
+  return result.directions.map((d) => ({
+    result: d,
+    sections: layoutPath(result.hops.filter((h) => h.direction === d.direction)),
+  }));
+}
+
+/** The verdict as a person reads it: "Delivered both ways" when the reply came back too. */
+export function verdictLabel(result: TraceResult): string {
+  return result.verdict === "Delivered" && result.directions.length > 1
+    ? "Delivered both ways"
+    : result.verdict;
+}
+
+/** "reply: tcp 10.244.2.2:8080 → 10.244.1.3:40000", the heading of a direction's section. */
+export function directionLabel(d: DirectionResult): string {
+  return `${d.direction}: ${packetLabel(d.packet)}`;
+}
+
+/** Splits hops into node sections (each split into netns groups) and tunnels between them. */
+export function layoutPath(hops: readonly Hop[]): PathSection[] {
   const sections: PathSection[] = [];
   let pendingTunnel: TunnelGroup | undefined;
   let currentNode: NodeGroup | undefined;
-  for (const hop of result.hops) {
+  for (const hop of hops) {
     if (!currentNode || currentNode.node !== hop.node) {
       if (pendingTunnel && currentNode) sections.push(pendingTunnel);
       pendingTunnel = undefined;

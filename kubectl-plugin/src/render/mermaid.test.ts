@@ -7,7 +7,7 @@ const STATEMENT = [
   /^sequenceDiagram$/,
   /^ {2}%% .*$/,
   /^ {2}participant P\d+ as [^;#:<>%]*(#\w+;[^;#:<>%]*)*$/,
-  /^ {2}P\d+(->>|-x)P\d+: [^;:<>%]*(#\w+;[^;:<>%]*)*$/,
+  /^ {2}P\d+(->>|-x|-->>|--x)P\d+: [^;:<>%]*(#\w+;[^;:<>%]*)*$/,
   /^ {2}Note (over|right of) P\d+: [^;:<>%]*(#\w+;[^;:<>%]*)*$/,
 ];
 
@@ -23,10 +23,12 @@ describe("renderMermaid on real engine traces", () => {
           STATEMENT.some((re) => re.test(line)),
           line,
         ).toBe(true);
-      const arrows = lines.filter((l) => /^ {2}P\d+(->>|-x)P\d+: /.test(l));
+      const arrows = lines.filter((l) => /^ {2}P\d+(->>|-x|-->>|--x)P\d+: /.test(l));
       expect(arrows.length).toBe(result.hops.length);
       result.hops.forEach((hop, i) => {
         expect(arrows[i]).toContain(`: ${hop.index} ${hop.primitive} ${hop.action}`);
+        // The reply's arrows are dashed, as a sequence diagram draws replies.
+        expect(/^ {2}P\d+--/.test(arrows[i] ?? ""), arrows[i]).toBe(hop.direction === "reply");
       });
     });
   }
@@ -40,7 +42,8 @@ describe("renderMermaid on real engine traces", () => {
       expect.stringMatching(/^vxlan flannel\.1 VNI 1#58; 172\.31\.\d+\.\d+ → 172\.31\.\d+\.\d+ udp\/8472$/),
       "node-2 host",
       "netmap-lab/pod-2-1 (node-2)",
-      "vxlan flannel.1 VNI 1#58; 172.31.159.2 → 172.31.159.1 udp/8472",
+      // The reply's tunnel, from node-2 back to node-1.
+      expect.stringMatching(/^vxlan flannel\.1 VNI 1#58; 172\.31\.\d+\.2 → 172\.31\.\d+\.1 udp\/8472$/),
     ]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The path as a Mermaid `sequenceDiagram`: participants are the pod netns, the node host netns and
- * the tunnel between nodes; one arrow per hop, labelled with its primitive. GitHub and most wikis
- * render it, so a trace can go into an incident report as a picture.
+ * the tunnel between nodes; one arrow per hop, labelled with its primitive, the reply's dashed.
+ * GitHub and most wikis render it, so a trace can go into an incident report as a picture.
  */
 import type { Hop, TraceResult } from "@netmap/core";
 import { affinityLabel, findingsByHop, formatProbability, packetLabel, tunnelLabel } from "./layout.js";
@@ -51,7 +51,21 @@ export function renderMermaid(result: TraceResult): string {
   let from: Participant | undefined;
   let tunnel: Participant | undefined;
   let tunnelNode: string | undefined;
+  let direction: Hop["direction"] = "request";
   for (const hop of result.hops) {
+    if (hop.direction !== direction) {
+      // The reply starts over in the server's netns: dashed arrows from here on, as a sequence
+      // diagram draws replies.
+      direction = hop.direction;
+      from = undefined;
+      tunnel = undefined;
+      const reply = result.directions.find((d) => d.direction === hop.direction);
+      const start = netnsOf(hop);
+      if (reply)
+        body.push(
+          `  Note over ${start.id}: ${escapeMermaid(`${reply.direction}: ${packetLabel(reply.packet)}`)}`,
+        );
+    }
     let to = netnsOf(hop);
     if (tunnel && hop.node !== tunnelNode) {
       from = tunnel;
@@ -73,7 +87,8 @@ export function renderMermaid(result: TraceResult): string {
       to = tunnel;
     }
     const src = from ?? to;
-    const arrow = hop.action === "drop" || hop.action === "reject" ? "-x" : "->>";
+    const stops = hop.action === "drop" || hop.action === "reject";
+    const arrow = hop.direction === "reply" ? (stops ? "--x" : "-->>") : stops ? "-x" : "->>";
     const target = hop.rule ?? hop.device;
     const translated =
       hop.action === "dnat" && hop.packet

@@ -3,16 +3,19 @@
  * No escape codes, deterministic, and every line fits `width` columns (default 80), so it can be
  * pasted into an issue or diffed in CI.
  */
-import type { EndpointChoice, Finding, Hop, TraceResult } from "@netmap/core";
+import type { DirectionResult, EndpointChoice, Finding, Hop, TraceResult } from "@netmap/core";
 import {
   affinityLabel,
+  directionLabel,
   findingsByHop,
   formatProbability,
   hopBody,
-  layoutPath,
+  layoutDirections,
   netnsLabel,
+  type PathSection,
   packetLabel,
   tunnelLabel,
+  verdictLabel,
 } from "./layout.js";
 import { hardWrap, pad, truncate, wordWrap } from "./wrap.js";
 
@@ -29,13 +32,41 @@ const INDEX_W = 3;
 const PRIMITIVE_W = 15;
 const ACTION_W = 11;
 
-/** Renders a trace as an indented plain-text tree; the result ends with a newline. */
+/**
+ * Renders a trace as an indented plain-text tree; the result ends with a newline. A trace whose
+ * request arrived has two sections, the request and the reply, each headed by its packet.
+ */
 export function renderText(result: TraceResult, opts: TextOptions = {}): string {
   const width = Math.max(40, opts.width ?? 80);
   const out: string[] = [];
   const findings = findingsByHop(result);
   out.push(...wordWrap(`trace ${packetLabel(result.packet)}`, width), "");
-  for (const section of layoutPath(result)) {
+  const directions = layoutDirections(result);
+  for (const [i, d] of directions.entries()) {
+    if (directions.length > 1) out.push(...(i > 0 ? [""] : []), ...wordWrap(directionLabel(d.result), width));
+    out.push(...renderSections(d.sections, result, findings, width, opts.verbose === true));
+  }
+  out.push(
+    "",
+    ...renderVerdict(
+      result,
+      directions.length > 1 ? directions.map((d) => d.result) : [],
+      findings.get(-1) ?? [],
+      width,
+    ),
+  );
+  return `${out.join("\n")}\n`;
+}
+
+function renderSections(
+  sections: readonly PathSection[],
+  result: TraceResult,
+  findings: Map<number, Finding[]>,
+  width: number,
+  verbose: boolean,
+): string[] {
+  const out: string[] = [];
+  for (const section of sections) {
     if (section.kind === "tunnel") {
       out.push(...wrapWithIndent(`~ tunnel ${tunnelLabel(section)}`, width, 0, 4));
       continue;
@@ -44,12 +75,11 @@ export function renderText(result: TraceResult, opts: TextOptions = {}): string 
     for (const group of section.node.groups) {
       out.push(...wrapWithIndent(netnsLabel(group), width, 2, 4));
       for (const hop of group.hops) {
-        out.push(...renderHop(hop, result, findings.get(hop.index) ?? [], width, opts.verbose === true));
+        out.push(...renderHop(hop, result, findings.get(hop.index) ?? [], width, verbose));
       }
     }
   }
-  out.push("", ...renderVerdict(result, findings.get(-1) ?? [], width));
-  return `${out.join("\n")}\n`;
+  return out;
 }
 
 function renderHop(
@@ -107,9 +137,18 @@ function renderEvidence(hop: Hop, indent: string, width: number): string[] {
   return lines;
 }
 
-function renderVerdict(result: TraceResult, unattached: Finding[], width: number): string[] {
+function renderVerdict(
+  result: TraceResult,
+  directions: readonly DirectionResult[],
+  unattached: Finding[],
+  width: number,
+): string[] {
   const at = result.stoppedAt !== undefined ? ` at hop ${result.stoppedAt}` : "";
-  const lines = wrapWithIndent(`verdict: ${result.verdict}${at}: ${result.reason}`, width, 0, 2);
+  const lines = wrapWithIndent(`verdict: ${verdictLabel(result)}${at}: ${result.reason}`, width, 0, 2);
+  for (const d of directions) {
+    const where = d.stoppedAt !== undefined ? ` at hop ${d.stoppedAt}` : "";
+    lines.push(...wrapWithIndent(`${d.direction}: ${d.verdict}${where}`, width, 2, 4));
+  }
   for (const m of result.missing ?? []) lines.push(...wrapWithIndent(`missing: ${m}`, width, 2, 4));
   for (const f of unattached) {
     lines.push(...wrapWithIndent(`! ${f.code} (${f.node}): ${f.message}`, width, 2, 4));

@@ -17,7 +17,31 @@ export function asTraceResult(value: unknown, from: string): TraceResult {
       "save one with: kubectl netmap trace --snapshots <dir> <src> <dst> -o json > trace.json",
     );
   }
-  return obj as unknown as TraceResult;
+  return withDirections(obj as unknown as TraceResult);
+}
+
+/**
+ * A result saved before netmap followed replies has no directions: all of it is the request. Fills
+ * them in, so a saved trace renders like a new one.
+ */
+function withDirections(r: TraceResult): TraceResult {
+  const legacy = r as TraceResult & { directions?: TraceResult["directions"] };
+  if (Array.isArray(legacy.directions)) return r;
+  return {
+    ...r,
+    directions: [
+      {
+        direction: "request",
+        packet: r.packet,
+        verdict: r.verdict,
+        reason: r.reason,
+        ...(r.stoppedAt !== undefined ? { stoppedAt: r.stoppedAt } : {}),
+        ...(r.missing ? { missing: r.missing } : {}),
+      },
+    ],
+    hops: r.hops.map((h) => ({ ...h, direction: "request" as const })),
+    segments: (r.segments ?? []).map((s) => ({ ...s, direction: "request" as const })),
+  };
 }
 
 /** Reads a trace result from a JSON or YAML file, or from stdin when the path is "-". */

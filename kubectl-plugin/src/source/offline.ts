@@ -2,10 +2,10 @@
  * The offline trace source: snapshots on disk (from `kubectl netmap snapshot`) → node states and
  * cluster facts → the engine, in-process. No cluster needed.
  */
-import type { NodeCapture, Packet, Protocol, TraceResult } from "@netmap/core";
+import type { NodeCapture, NodeState, Packet, Protocol, TraceResult } from "@netmap/core";
 import { CliError, isHintedError, TraceFailedError, UsageError, usageErrorFrom } from "../cli/errors.js";
 import { loadEngine, loadProbe, type Probe, type TraceEngine, type TraceInput } from "./engine.js";
-import { resolveEndpointArg } from "./resolve.js";
+import { type KnownHost, resolveEndpointArg } from "./resolve.js";
 import { type ProgressListener, progressReporter, type TraceSource } from "./types.js";
 
 /** What `kubectl netmap trace --snapshots` asks for. */
@@ -78,8 +78,9 @@ export class OfflineSnapshotSource implements TraceSource {
     });
     const facts = engine.clusterFacts(captures, nodes);
     const ns = this.req.namespace !== undefined ? { namespace: this.req.namespace } : {};
-    const src = resolveEndpointArg(this.req.src, "source", captures, { ...ns, facts });
-    const dst = resolveEndpointArg(this.req.dst, "destination", captures, { ...ns, facts });
+    const hosts = knownHosts(nodes);
+    const src = resolveEndpointArg(this.req.src, "source", captures, { ...ns, facts, hosts });
+    const dst = resolveEndpointArg(this.req.dst, "destination", captures, { ...ns, facts, hosts });
     const packet: Packet = { protocol: this.req.protocol, src: src.ip, dst: dst.ip };
     const dport = this.req.port ?? dst.port;
     if (this.req.protocol !== "icmp") {
@@ -93,7 +94,7 @@ export class OfflineSnapshotSource implements TraceSource {
     }
     const input: TraceInput = { nodes, facts, packet };
     if (this.req.endpoint !== undefined) input.endpoint = this.req.endpoint;
-    report(`tracing ${src.label} → ${dst.label}`, src.pod?.node);
+    report(`tracing ${src.label} → ${dst.label}`, src.pod?.node ?? src.host);
     try {
       return engine.trace(input);
     } catch (err) {
@@ -105,4 +106,16 @@ export class OfflineSnapshotSource implements TraceSource {
       );
     }
   }
+}
+
+/** Each node's host netns addresses (global scope), those on its uplinks before those serving pods. */
+function knownHosts(nodes: readonly NodeState[]): KnownHost[] {
+  const servesPods = new Set(["bridge", "vxlan", "geneve", "dummy"]);
+  return nodes.map((n) => {
+    const global = n.host.addresses.filter((a) => a.scope === "global");
+    const kind = (ifindex: number) => n.host.links.find((l) => l.ifindex === ifindex)?.kind ?? "other";
+    const uplink = global.filter((a) => !servesPods.has(kind(a.ifindex)));
+    const rest = global.filter((a) => servesPods.has(kind(a.ifindex)));
+    return { node: n.node, ips: [...uplink, ...rest].map((a) => a.local) };
+  });
 }

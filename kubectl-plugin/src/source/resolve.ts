@@ -17,6 +17,13 @@ export interface KnownPod {
   pod?: string;
 }
 
+/** A node's own netns (where hostNetwork pods and node processes live) and its addresses. */
+export interface KnownHost {
+  node: string;
+  /** Its global addresses, the node's own (uplink) ones first. */
+  ips: string[];
+}
+
 /** A resolved address: the IP to trace, and what it is. */
 export interface ResolvedEndpoint {
   ip: string;
@@ -24,6 +31,8 @@ export interface ResolvedEndpoint {
   label: string;
   /** The pod netns it belongs to, when it is a pod's. */
   pod?: KnownPod;
+  /** The node whose host netns holds it, when it is a node's (or a hostNetwork pod's) address. */
+  host?: string;
   /** A Service's port, when the address was `svc/…` and the Service has exactly one port. */
   port?: number;
 }
@@ -74,23 +83,50 @@ function one(arg: string, matches: KnownPod[], pods: KnownPod[], role: string): 
   return { ip, label: describe(p, ip), pod: p };
 }
 
+function onHost(host: KnownHost, ip: string): ResolvedEndpoint {
+  return { ip, label: `node ${host.node} (host netns, ${ip})`, host: host.node };
+}
+
 /**
- * Resolves a source or destination argument. A destination may also be any IP (a Service's
- * ClusterIP, a node) or `svc/[ns/]name` when the facts list Services; a source must be a pod.
+ * Resolves a source or destination argument: a pod (name, ns/name, pod/name, netns name or IP), a
+ * node's host netns (`node/NAME`, or one of its addresses: where hostNetwork pods run), a destination
+ * may also be any IP (a Service's ClusterIP) or `svc/[ns/]name` when the facts list Services.
  */
 export function resolveEndpointArg(
   arg: string,
   role: "source" | "destination",
   captures: NodeCapture[],
-  opts: { namespace?: string; facts?: ClusterFacts } = {},
+  opts: { namespace?: string; facts?: ClusterFacts; hosts?: readonly KnownHost[] } = {},
 ): ResolvedEndpoint {
   const pods = knownPods(captures);
+  const hosts = opts.hosts ?? [];
   const raw = arg.trim();
   if (isIP(raw)) {
     const owner = pods.find((p) => p.ips.includes(raw));
     if (owner) return { ip: raw, label: describe(owner, raw), pod: owner };
+    const host = hosts.find((h) => h.ips.includes(raw));
+    if (host) return onHost(host, raw);
     if (role === "destination") return { ip: raw, label: raw };
-    throw unknown("source address", raw, pods);
+    throw unknown(
+      "source address",
+      raw,
+      pods,
+      hosts.flatMap((h) => h.ips),
+    );
+  }
+  const nodeRef = /^(?:node|nodes|no)\/(.+)$/.exec(raw)?.[1];
+  if (nodeRef !== undefined) {
+    const host = hosts.find((h) => h.node === nodeRef);
+    const ip = host?.ips[0];
+    if (host && ip) return onHost(host, ip);
+    const names = hosts.map((h) => `node/${h.node}`);
+    const close = closestMatches(raw, names);
+    throw new UsageError(
+      `${role} "${raw}" is not a node in the snapshots`,
+      close.length > 0
+        ? `did you mean ${close.join(", ")}?`
+        : `nodes in the snapshots: ${names.join(", ") || "none"}`,
+    );
   }
   const svc = /^(?:svc|service|services)\/(.+)$/.exec(raw);
   if (svc) {

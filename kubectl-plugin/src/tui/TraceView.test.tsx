@@ -45,18 +45,31 @@ function view(result: TraceResult, width = 80, height = 60, onCopy = (c: string)
 describe("TraceView on a real cross-node trace", () => {
   const result = loadTrace("cross-node-tcp");
 
-  it("shows the path grouped by node and netns, the tunnel, and the verdict", () => {
-    const frame = plain(view(result).lastFrame());
+  it("shows the request and then the reply, each grouped by node and netns with its tunnel, and the verdict", () => {
+    const frame = plain(view(result, 80, 90).lastFrame());
     const order = [
+      "── request: tcp 10.244.1.2 → 10.244.2.2:8080",
       "node-1",
       "pod netmap-lab/pod-1-1",
       "host netns",
       "⇣ vxlan flannel.1 VNI 1",
       "node-2",
       "pod netmap-lab/pod-2-1",
-      "Delivered at hop",
+      // The CNI bridge plugin masquerades pod traffic leaving its node (ipMasq): the reply goes to node-1's flannel.1 address.
+      "── reply: tcp 10.244.2.2:8080 → 10.244.1.0",
+      "node-2",
+      "pod netmap-lab/pod-2-1",
+      "⇣ vxlan flannel.1 VNI 1",
+      "node-1",
+      "pod netmap-lab/pod-1-1",
+      "Delivered both ways at hop",
     ];
-    const at = order.map((s) => frame.indexOf(s));
+    let from = 0;
+    const at = order.map((s) => {
+      const i = frame.indexOf(s, from);
+      if (i >= 0) from = i + s.length;
+      return i;
+    });
     expect(
       at.every((i) => i >= 0),
       frame,
@@ -231,7 +244,7 @@ describe("App", () => {
     await eventually(() => expect(plain(lastFrame())).toMatch(/node-1: assembling node state {2}\d+\.\ds/));
     finish(result);
     await tick();
-    await eventually(() => expect(plain(lastFrame())).toContain("Delivered at hop"));
+    await eventually(() => expect(plain(lastFrame())).toContain("Delivered both ways at hop"));
   });
 
   it("hands a failing source's error to onError", async () => {

@@ -6,7 +6,7 @@
 import type { TraceResult } from "@netmap/core";
 import { Box, Text, useApp, useInput } from "ink";
 import { useRef, useState } from "react";
-import { packetLabel } from "../render/layout.js";
+import { packetLabel, verdictLabel } from "../render/layout.js";
 import { truncate } from "../render/wrap.js";
 import { keyActions } from "./keys.js";
 import { buildLines, NARROW, type Span, visibleWindow } from "./lines.js";
@@ -117,7 +117,7 @@ export function TraceView({
       ))}
       <Text color={verdictColour(result.verdict)} bold wrap="truncate">
         {truncate(
-          `${result.verdict}${result.stoppedAt !== undefined ? ` at hop ${result.stoppedAt}` : ""}: ${result.reason}`,
+          `${verdictLabel(result)}${result.stoppedAt !== undefined ? ` at hop ${result.stoppedAt}` : ""}: ${result.reason}`,
           width,
         )}
       </Text>

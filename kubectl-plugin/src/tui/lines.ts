@@ -3,12 +3,14 @@
  * it belongs to. Pure, so the layout (grouping, expansion, narrow terminals) is tested without Ink.
  */
 import type { Finding, Hop, TraceResult } from "@netmap/core";
+import type { PathSection } from "../render/layout.js";
 import {
   affinityLabel,
+  directionLabel,
   findingsByHop,
   formatProbability,
   hopBody,
-  layoutPath,
+  layoutDirections,
   netnsLabel,
   tunnelLabel,
 } from "../render/layout.js";
@@ -130,21 +132,44 @@ export function buildLines(result: TraceResult, opts: LineOptions): ViewLine[] {
   const lines: ViewLine[] = [];
   const findings = findingsByHop(result);
   const position = new Map(result.hops.map((h, i) => [h, i]));
-  for (const section of layoutPath(result)) {
+  const directions = layoutDirections(result);
+  for (const d of directions) {
+    if (directions.length > 1) {
+      const colour: Colour = d.result.direction === "reply" ? "blueBright" : "white";
+      lines.push({
+        key: `dir-${d.result.direction}`,
+        spans: fit([{ text: `── ${directionLabel(d.result)} `, colour, bold: true }], opts.width),
+      });
+    }
+    lines.push(...sectionLines(d.sections, position, findings, opts, lines.length));
+  }
+  return lines;
+}
+
+function sectionLines(
+  sections: readonly PathSection[],
+  position: ReadonlyMap<Hop, number>,
+  findings: ReadonlyMap<number, TraceResult["findings"]>,
+  opts: LineOptions,
+  offset: number,
+): ViewLine[] {
+  const lines: ViewLine[] = [];
+  const key = (kind: string) => `${kind}-${offset + lines.length}`;
+  for (const section of sections) {
     if (section.kind === "tunnel") {
       lines.push({
-        key: `tunnel-${lines.length}`,
+        key: key("tunnel"),
         spans: fit([{ text: `⇣ ${tunnelLabel(section)}`, colour: "magentaBright" }], opts.width),
       });
       continue;
     }
     lines.push({
-      key: `node-${lines.length}`,
+      key: key("node"),
       spans: fit([{ text: section.node.node, bold: true }], opts.width),
     });
     for (const group of section.node.groups) {
       lines.push({
-        key: `ns-${lines.length}`,
+        key: key("ns"),
         spans: fit([{ text: `  ${netnsLabel(group)}`, colour: "magenta" }], opts.width),
       });
       for (const hop of group.hops) {

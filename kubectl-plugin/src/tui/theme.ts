@@ -12,7 +12,9 @@ export type Colour =
   | "magentaBright"
   | "gray"
   | "red"
-  | "redBright";
+  | "redBright"
+  | "blueBright"
+  | "white";
 
 /** The colour of a layer's primitive column. */
 export function layerColour(layer: Layer): Colour {

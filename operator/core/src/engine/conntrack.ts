@@ -80,7 +80,7 @@ function step(
   return {
     family: "conntrack",
     table: "conntrack",
-    chain: action === "un-snat" ? "nat (reply, destination)" : "nat (reply, source)",
+    chain: action,
     action,
     evidence: { source: `conntrack entry of the request (hop ${e.hop})`, text: formatEntry(e) },
     command: inNetns(state, `conntrack -L -p ${e.original.protocol} --orig-dst ${e.original.dst}`),

@@ -90,9 +90,9 @@ function summaryOf(step: NetfilterStep, hook: Hook, packet: Packet | undefined):
     case "mark":
       return `${at}: set mark`;
     case "un-dnat":
-      return `conntrack: the reply's source is restored to ${packet ? endpointOf(packet, "src") : "?"} (the request was DNATed here)`;
+      return `the reply's source is restored to ${packet ? endpointOf(packet, "src") : "?"} (the request was DNATed here)`;
     case "un-snat":
-      return `conntrack: the reply's destination is restored to ${packet ? endpointOf(packet, "dst") : "?"} (the request was SNATed here)`;
+      return `the reply's destination is restored to ${packet ? endpointOf(packet, "dst") : "?"} (the request was SNATed here)`;
     default:
       return `${at}: ${step.action.toUpperCase()}`;
   }

@@ -4,6 +4,7 @@
  */
 import type { PolicyRule, Route } from "../model/route.js";
 import type { NetnsState } from "../model/state.js";
+import { type Sysctls, sysctlNumber } from "../model/sysctl.js";
 import { addressFamily, parsePrefix, prefixContains } from "./ip.js";
 
 export interface RouteQuery {
@@ -44,8 +45,25 @@ function contains(cidr: string, ip: string): boolean {
   return p !== undefined && prefixContains(p, ip);
 }
 
+/**
+ * A route whose device has no carrier is marked `linkdown` and still used, unless
+ * net.ipv4.conf.{all,<dev>}.ignore_routes_with_linkdown is 1 (the default is 0): then the kernel
+ * skips it as if it did not exist.
+ */
+export function ignoresLinkdown(sysctls: Sysctls, dev: string | undefined): boolean {
+  const key = (d: string) => `net.ipv4.conf.${d}.ignore_routes_with_linkdown`;
+  return (
+    sysctlNumber(sysctls, key("all")) === 1 || (dev !== undefined && sysctlNumber(sysctls, key(dev)) === 1)
+  );
+}
+
 /** Longest-prefix match within one table. Throw routes end the lookup in this table. */
-export function lookupTable(routes: readonly Route[], table: string, dst: string): Route | undefined {
+export function lookupTable(
+  routes: readonly Route[],
+  table: string,
+  dst: string,
+  sysctls: Sysctls = {},
+): Route | undefined {
   let best: Route | undefined;
   let bestLen = -1;
   for (const r of routes) {
@@ -53,7 +71,7 @@ export function lookupTable(routes: readonly Route[], table: string, dst: string
     if (r.type === "broadcast" || r.type === "multicast" || r.type === "anycast") continue;
     const p = parsePrefix(r.dst);
     if (!p || !prefixContains(p, dst)) continue;
-    if (r.flags.includes("linkdown") && r.type === "unicast") continue; // ignore_routes_with_linkdown aside, dead nexthops are skipped
+    if (r.flags.includes("linkdown") && r.type === "unicast" && ignoresLinkdown(sysctls, r.dev)) continue;
     if (p.length > bestLen || (p.length === bestLen && (r.metric ?? 0) < (best?.metric ?? 0))) {
       best = r;
       bestLen = p.length;
@@ -92,7 +110,7 @@ export function lookupRoute(state: NetnsState, q: RouteQuery): RouteDecision {
     }
     const table = rule.table ?? "main";
     tried.push(table);
-    const route = lookupTable(state.routes, table, q.dst);
+    const route = lookupTable(state.routes, table, q.dst, state.sysctls);
     if (!route || route.type === "throw") continue;
     if (rule.suppressPrefixlen !== undefined) {
       const p = parsePrefix(route.dst);

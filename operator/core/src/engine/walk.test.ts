@@ -317,6 +317,63 @@ describe("findings on the path", () => {
   });
 });
 
+describe("broken wiring is named at its hop, not as a missing route or missing state", () => {
+  /** The routed topology with pod-1-2's host veth set down, its /32 route marked linkdown as the kernel marks it. */
+  const downedVeth = () => {
+    const t = topology({ overlay: "routed" });
+    const host = node(t, 1).host;
+    const veth = linkOf(host, "cali12");
+    veth.flags = veth.flags.filter((f) => f !== "UP" && f !== "LOWER_UP");
+    veth.operstate = "DOWN";
+    const route = host.routes.find((r) => r.dst === "10.244.1.12/32");
+    if (!route) throw new Error("model lost pod-1-2's route");
+    route.flags = ["linkdown"];
+    return t;
+  };
+
+  it("a linkdown route is still used (ignore_routes_with_linkdown=0, the default): LINK_DOWN at the veth, not NO_ROUTE", () => {
+    const t = downedVeth();
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Dropped");
+    expect(requestEnd(r)).toMatchObject({ device: "cali12", action: "drop" });
+    expect(r.findings).toEqual([expect.objectContaining({ code: "LINK_DOWN", device: "cali12" })]);
+  });
+
+  it("with ignore_routes_with_linkdown=1 the kernel skips that route, and so does the trace", () => {
+    const t = downedVeth();
+    node(t, 1).host.sysctls["net.ipv4.conf.cali12.ignore_routes_with_linkdown"] = "1";
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.findings.map((f) => f.code)).toEqual(["NO_ROUTE"]);
+  });
+
+  it("a pod's host veth taken out of the bridge (nomaster): Dropped at the FDB with VETH_NOT_IN_BRIDGE, though its netns was captured", () => {
+    const t = topology({ overlay: "vxlan" });
+    const host = node(t, 1).host;
+    const veth = linkOf(host, "veth12");
+    delete veth.master;
+    delete veth.bridgePort;
+    // Leaving the bridge flushes the port's FDB entries.
+    host.fdb = host.fdb.filter((f) => f.dev !== "veth12");
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Dropped");
+    expect(requestEnd(r)).toMatchObject({ primitive: "fdb", device: "cni0", action: "drop" });
+    expect(r.findings).toEqual([
+      expect.objectContaining({ code: "VETH_NOT_IN_BRIDGE", device: "veth12", hop: r.stoppedAt }),
+    ]);
+    expect(r.findings[0]?.message).toContain("ip link set veth12 master cni0");
+  });
+
+  it("the host routing to a pod whose veth is out of the bridge: the same finding", () => {
+    const t = topology({ overlay: "vxlan" });
+    const host = node(t, 2).host;
+    delete linkOf(host, "veth21").master;
+    host.fdb = host.fdb.filter((f) => f.dev !== "veth21");
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Dropped");
+    expect(r.findings.map((f) => [f.code, f.node])).toEqual([["VETH_NOT_IN_BRIDGE", "node-2"]]);
+  });
+});
+
 describe("what the engine does not know it says", () => {
   it("Unknown with what is missing when no captured netns holds the source", () => {
     const t = topology({ overlay: "vxlan" });

@@ -146,14 +146,16 @@ function deliverLocally(
       primitive: "local",
       ...(c.inDev ? { device: c.inDev } : {}),
       action: "drop",
-      summary: `${packet.dst} is a local address of ${where(view)}, but ${mismatch}: no socket takes it${packet.protocol === "tcp" ? " (TCP answers with a reset)" : ""}`,
+      summary: `${packet.dst} is a local address of ${where(view)}; ${mismatch}: no socket takes it${packet.protocol === "tcp" ? " (TCP answers with a reset)" : ""}`,
       evidence,
       command,
     });
     const cause = ctx.b.findings.find((f) => f.code === "BR_NETFILTER_OFF" && f.severity === "error");
     ctx.b.stop(
       "Dropped",
-      cause ? `${mismatch}: ${cause.message}` : `${mismatch} in ${where(view)}: the client drops the reply`,
+      cause
+        ? `${mismatch} (${cause.code} at hop ${cause.hop}: the reply was bridged around the conntrack entry that would have undone the NAT)`
+        : `${mismatch}: the client in ${where(view)} drops the reply`,
     );
   }
   ctx.b.hop(view, {

@@ -89,7 +89,7 @@ function bridgedWithoutNetfilter(
       code: "BR_NETFILTER_OFF",
       severity: "error",
       device: bridge.name,
-      message: `${setting}: the reply is bridged on ${bridge.name} around the conntrack entry that ${entry.dnat ? "DNATed" : "SNATed"} the request at hop ${entry.hop}, so that NAT is never undone and ${undone}; the client drops it (set ${BR_NF_KEY}=1: modprobe br_netfilter)`,
+      message: `${setting}: the reply is bridged on ${bridge.name} around the conntrack entry that ${entry.dnat ? "DNATed" : "SNATed"} the request at hop ${entry.hop}, so that NAT is never undone and ${undone}; the client drops it (fix: modprobe br_netfilter; sysctl -w ${BR_NF_KEY}=1)`,
       evidence: [
         sysctl,
         ev.link(bridge),
