@@ -1,0 +1,105 @@
+/**
+ * One node's part of a trace, on the node: read what the walk needs (iproute2 state of the host
+ * and of the pod netns the task can touch; iptables and nft chain by chain, on demand), walk
+ * (@netmap/core walkNode, pure), read what that walk asked for and did not have, walk again, until
+ * a walk misses nothing. Read-only: only the collectors' commands run, none writes kernel state.
+ */
+import {
+  type ClusterFacts,
+  type NodeState,
+  type NodeTask,
+  type NodeWalkResult,
+  walkNode,
+} from "@netmap/core";
+import { collectNodeForTrace } from "../collectors/collect-for-trace.js";
+import { MAX_TRACE_ROUNDS, type OnDemandSource } from "../collectors/on-demand.js";
+
+/** @netmap/core's per-node walk. */
+export type WalkNode = (input: { state: NodeState; facts: ClusterFacts; task: NodeTask }) => NodeWalkResult;
+
+/** @netmap/core's walkNode. */
+export function coreWalkNode(): WalkNode {
+  return walkNode;
+}
+
+export interface WalkOnDemandResult<R> {
+  result: R;
+  rounds: number;
+}
+
+/** Runs `walk` until a run leaves nothing for `sources` to read (the per-node form of traceOnDemand). */
+export async function walkOnDemand<R>(
+  walk: () => R,
+  sources: readonly OnDemandSource[],
+): Promise<WalkOnDemandResult<R>> {
+  for (let round = 1; round <= MAX_TRACE_ROUNDS; round++) {
+    const result = walk();
+    const pending = sources.filter((s) => s.missing > 0);
+    if (pending.length === 0) return { result, rounds: round };
+    await Promise.all(pending.map((s) => s.fetchMissing()));
+  }
+  throw new Error(`the walk still asked for new chains after ${MAX_TRACE_ROUNDS} rounds (a jump loop?)`);
+}
+
+/**
+ * The pod IPs on this node the task can touch: the packet's addresses (and the client connection's,
+ * for the reply), the Service's endpoints, the conntrack entries' addresses. Undefined (read every
+ * pod netns) when none of them is a pod of this node, so a walk never misses a netns it enters.
+ */
+export function podIpsForTask(node: string, task: NodeTask, facts: ClusterFacts): string[] | undefined {
+  const touched = new Set<string>();
+  const add = (p?: { src: string; dst: string }) => {
+    if (!p) return;
+    touched.add(p.src);
+    touched.add(p.dst);
+  };
+  add(task.arrival.kind === "local" ? task.arrival.packet : task.arrival.frame.packet);
+  add(task.connection);
+  for (const c of task.conntrack) {
+    add(c.original);
+    add(c.reply);
+  }
+  for (const s of facts.services) for (const e of s.endpoints) touched.add(e);
+  const local = facts.pods.filter((p) => p.node === node).flatMap((p) => p.ips);
+  const wanted = local.filter((ip) => touched.has(ip));
+  return wanted.length > 0 ? wanted : undefined;
+}
+
+export interface SegmentWalk {
+  result: NodeWalkResult;
+  timings: { collectMs: number; walkMs: number; rounds: number };
+}
+
+export interface WalkSegmentOptions {
+  node: string;
+  /** The node's host netns: /proc/1/ns/net in a DaemonSet pod, /var/run/netns/<name> in the lab. */
+  hostNetns: string;
+  task: NodeTask;
+  facts: ClusterFacts;
+  walkNode: WalkNode;
+}
+
+export async function walkSegment(o: WalkSegmentOptions): Promise<SegmentWalk> {
+  const t0 = performance.now();
+  const podIps = podIpsForTask(o.node, o.task, o.facts);
+  const collected = await collectNodeForTrace({
+    node: o.node,
+    hostNetns: o.hostNetns,
+    ...(podIps ? { podIps } : {}),
+    pods: o.facts.pods
+      .filter((p) => p.node === o.node)
+      .map((p) => ({ namespace: p.namespace, name: p.name, ips: p.ips })),
+  });
+  const t1 = performance.now();
+  try {
+    const { result, rounds } = await walkOnDemand(
+      () => o.walkNode({ state: collected.state, facts: o.facts, task: o.task }),
+      collected.onDemand,
+    );
+    return { result, timings: { collectMs: round(t1 - t0), walkMs: round(performance.now() - t1), rounds } };
+  } finally {
+    collected.release();
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
