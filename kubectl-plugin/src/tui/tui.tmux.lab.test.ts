@@ -72,7 +72,7 @@ describe.skipIf(!hasTmux)("kubectl netmap TUI in tmux", () => {
       "TERM=xterm-256color",
       `${cmd}; echo "EXIT=$?"; sleep 60`,
     );
-    let screen = await waitFor("the verdict", (s) => s.includes("Delivered at hop"));
+    let screen = await waitFor("the verdict", (s) => /Delivered (both ways )?at hop/.test(s));
     expect(screen).toContain("netmap icmp 10.244.1.");
     expect(screen).toMatch(/node-1\n/);
     expect(screen).toContain("⇣ vxlan flannel.1 VNI 1");
