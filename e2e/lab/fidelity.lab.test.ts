@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab, LabPod } from "./lab.js";
 import { createLab } from "./lab.js";
-import { confirmWithCounters, TCP_PORT, traceLab } from "./trace.js";
+import { confirmWithCounters, nodesOf, TCP_PORT, traceLab } from "./trace.js";
 
 let lab: Lab;
 
@@ -65,7 +65,8 @@ describe("traced paths match real packets", () => {
       dport: TCP_PORT,
     });
     expect(r.verdict).toBe("Delivered");
-    expect(r.segments.map((s) => s.node)).toEqual([lab.nodes[0]?.name, lab.nodes[1]?.name]);
+    expect(nodesOf(r, "request")).toEqual([lab.nodes[0]?.name, lab.nodes[1]?.name]);
+    expect(nodesOf(r, "reply")).toEqual([lab.nodes[1]?.name, lab.nodes[0]?.name]);
     const encap = r.hops.find((h) => h.action === "encap");
     expect(encap?.outer).toMatchObject({ dst: lab.nodes[1]?.underlayIp, dport: 8472, vni: 1 });
     const { traced, confirmed } = await confirmWithCounters(lab, r, src, dst);

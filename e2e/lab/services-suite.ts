@@ -21,7 +21,7 @@ import {
   SERVICE_PORT,
   TARGET_PORT,
 } from "./services.js";
-import { traceLab } from "./trace.js";
+import { nodesOf, requestEnd, traceLab } from "./trace.js";
 
 /** Connections per real check: with 3 endpoints at 1/3, all three are reached but for ~3·(2/3)^30. */
 const CONNECTIONS = 30;
@@ -96,10 +96,14 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
         for (const e of choice.endpoints ?? []) expect(e.probability).toBeCloseTo(1 / 3, 6);
         expect(choice.endpoints?.[i]?.chosen).toBe(true);
         expect(dnat.packet).toMatchObject({ dst: ep.ip, dport: TARGET_PORT });
-        expect(r.hops.at(-1)).toMatchObject({ netns: ep.netns, action: "deliver" });
-        expect(r.segments.map((s) => s.node)).toEqual(
-          ep.node === src.node ? [src.node] : [src.node, ep.node],
-        );
+        expect(requestEnd(r)).toMatchObject({ netns: ep.netns, action: "deliver" });
+        expect(nodesOf(r, "request")).toEqual(ep.node === src.node ? [src.node] : [src.node, ep.node]);
+        // The reply comes back the same way, and conntrack gives it the Service address again.
+        expect(nodesOf(r, "reply")).toEqual(ep.node === src.node ? [src.node] : [ep.node, src.node]);
+        expect(r.hops.find((h) => h.direction === "reply" && h.action === "un-dnat")?.packet).toMatchObject({
+          src: svc.web.clusterIP,
+          sport: SERVICE_PORT,
+        });
         const chains = r.hops.filter((h) => h.node === src.node && h.layer === "netfilter").map(chainOf);
         if (mode === "iptables") {
           expect(chains).toEqual(
@@ -184,7 +188,7 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
       ]);
       const third = svc.nodeport.endpoints[2] as LabPod;
       expect(dnat.packet).toMatchObject({ dst: third.ip, dport: TARGET_PORT });
-      expect(r.hops.at(-1)).toMatchObject({ netns: third.netns, action: "deliver" });
+      expect(requestEnd(r)).toMatchObject({ netns: third.netns, action: "deliver" });
       const onNode2 = r.hops.filter((h) => h.node === node2.name && h.layer === "netfilter").map(chainOf);
       if (mode === "iptables") {
         expect(onNode2).toEqual(
@@ -196,7 +200,9 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
       }
       // The node masquerades NodePort traffic (KUBE-MARK-MASQ → KUBE-POSTROUTING / masquerading).
       expect(r.hops.some((h) => h.node === node2.name && h.action === "masquerade")).toBe(true);
-      expect(r.segments.map((s) => s.node)).toEqual([src.node, node2.name, third.node]);
+      expect(nodesOf(r, "request")).toEqual([src.node, node2.name, third.node]);
+      // Masqueraded on node-2, the reply goes back through node-2, which undoes its DNAT and SNAT.
+      expect(nodesOf(r, "reply")).toEqual([third.node, node2.name, src.node]);
 
       const traced = r.hops.filter((h) => h.node === node2.name && h.index < choice.index);
       await flushConntrack(lab, node2.netns);
@@ -332,7 +338,9 @@ export function serviceFidelity(mode: ProxyMode, labName: string): void {
       expect(r.verdict, r.reason).toBe("Delivered");
       const masq = r.hops.find((h) => h.action === "masquerade");
       expect(masq?.packet).toMatchObject({ src: "10.244.1.1", dst: self.ip, dport: TARGET_PORT });
-      expect(r.hops.at(-1)).toMatchObject({ netns: self.netns, action: "deliver" });
+      expect(requestEnd(r)).toMatchObject({ netns: self.netns, action: "deliver" });
+      // The reply goes to cni0's address, is un-SNATed and routed back out of cni0 to the pod itself.
+      expect(r.hops.at(-1)).toMatchObject({ direction: "reply", netns: self.netns, action: "deliver" });
       await flushConntrack(lab, nodeNetns(1));
       const t = await lab.tcpProbe(self, svc.self.clusterIP, SERVICE_PORT, {
         connections: 3,

@@ -2,7 +2,7 @@
  * Traces on the live lab, the way the probe will on a real node: every node is read by the real
  * collector (read-only commands inside its netns), parsed, and walked by the engine.
  */
-import type { NodeState, Packet, TraceResult } from "@netmap/core";
+import type { Direction, Hop, NodeState, Packet, TraceResult } from "@netmap/core";
 import { assembleNodeState, clusterFactsFromNodes, trace } from "@netmap/core";
 import { collectNode } from "@netmap/probe";
 import { expect } from "vitest";
@@ -27,6 +27,16 @@ export async function traceLab(lab: Lab, packet: Packet, endpoint?: number | str
     packet,
     ...(endpoint !== undefined ? { endpoint } : {}),
   });
+}
+
+/** The last hop of the request: where it was delivered or stopped. */
+export function requestEnd(r: TraceResult): Hop | undefined {
+  return r.hops.filter((h) => h.direction === "request").at(-1);
+}
+
+/** The nodes one direction crossed, in order. */
+export function nodesOf(r: TraceResult, direction: Direction): string[] {
+  return r.segments.filter((s) => s.direction === direction).map((s) => s.node);
 }
 
 /** The (netns, device) pairs a packet crosses on a traced path: where interface counters must move. */
