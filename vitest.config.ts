@@ -22,7 +22,7 @@ export default defineConfig({
             "e2e/kube-proxy/**/*.test.ts",
             "e2e/golden/**/*.test.ts",
           ],
-          exclude: ["**/*.lab.test.ts", "**/node_modules/**", "**/dist/**"],
+          exclude: ["**/*.lab.test.ts", "**/*.cp.test.ts", "**/node_modules/**", "**/dist/**"],
         },
       },
       {
@@ -33,6 +33,20 @@ export default defineConfig({
           include: ["e2e/**/*.lab.test.ts", "kubectl-plugin/**/*.lab.test.ts"],
           // Installs the lab's missing Debian packages first (as root), as `npm run demo` does.
           globalSetup: ["e2e/lab/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          // A real kube-apiserver + etcd (e2e/control-plane), built from their Go modules by the global
+          // setup (cold ~8 min, cached after). No root needed.
+          name: "control-plane",
+          include: ["e2e/**/*.cp.test.ts", "operator/**/*.cp.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**"],
+          globalSetup: ["e2e/control-plane/global-setup.ts"],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
