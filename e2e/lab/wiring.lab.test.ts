@@ -60,6 +60,46 @@ describe("broken wiring is named where it is", () => {
   });
 });
 
+describe("one netfilter pass per netns, as the kernel makes it", () => {
+  it("a mark set in PREROUTING on a bridged frame is what FORWARD sees (br_netfilter carries skb->mark through the pass)", async () => {
+    const src = pod("pod-2-1");
+    const dst = pod("pod-2-2");
+    const netns = src.nodeNetns;
+    const mark = ["-t", "mangle", "-I", "PREROUTING", "1", "-m", "physdev", "--physdev-in", src.hostVeth];
+    const setMark = ["-j", "MARK", "--set-xmark", "0x42/0xffffffff"];
+    const seen = ["-t", "filter", "-I", "FORWARD", "1", "-m", "mark", "--mark", "0x42", "-j", "ACCEPT"];
+    await lab.iptables(netns, [...mark, ...setMark]);
+    await lab.iptables(netns, seen);
+    try {
+      const r = await traceLab(lab, icmp(src.ip, dst.ip));
+      expect(r.directions.map((d) => d.verdict)).toEqual(["Delivered", "Delivered"]);
+      const fwd = r.hops.find((h) => h.direction === "request" && h.rule === "filter/FORWARD rule 1");
+      expect(fwd, "the trace's FORWARD sees the PREROUTING mark").toMatchObject({ action: "accept" });
+      // The kernel agrees: the FORWARD rule matching the mark counts the burst.
+      const counter = async () => {
+        const out = await lab.exec(netns, [
+          "iptables",
+          "-t",
+          "filter",
+          "-L",
+          "FORWARD",
+          "1",
+          "-v",
+          "-x",
+          "-n",
+        ]);
+        return Number(out.stdout.trim().split(/\s+/)[0]);
+      };
+      const before = await counter();
+      expect(await lab.ping(src, dst.ip, { count: 5 })).toBe(5);
+      expect((await counter()) - before).toBeGreaterThanOrEqual(5);
+    } finally {
+      await lab.iptables(netns, ["-t", "filter", "-D", "FORWARD", ...seen.slice(5)]);
+      await lab.iptables(netns, ["-t", "mangle", "-D", "PREROUTING", ...mark.slice(5), ...setMark]);
+    }
+  });
+});
+
 describe("a node's own netns is a trace source and destination (hostNetwork pods live there)", () => {
   it("from node-1's address to a pod on node-2 and back: Delivered both ways, and the node's own ping is answered", async () => {
     const n1 = lab.nodes[0];
