@@ -3,7 +3,8 @@
  * RBAC is enforced, Pod-bound ServiceAccount tokens carry their node, the repository's CRDs are
  * accepted and their CEL rules enforced, a restart keeps the data, and nothing is left behind.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type CelRule, celRules, minimalObject, readCrds } from "./crd.js";
@@ -279,4 +280,66 @@ describe("a start that fails half-way", () => {
     expect(pidsMentioning(dir as string)).toEqual([]);
     expect(existsSync(dir as string)).toBe(false);
   });
+});
+
+/** Node 24 (the workspace's dev dependency) runs the harness's .ts sources directly. */
+function node24(): string {
+  const bundled = join(repoRoot(), "node_modules", "node", "bin", "node");
+  return existsSync(bundled) ? bundled : process.execPath;
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`${what}: still not true after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("a test runner that dies", () => {
+  for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
+    it(`takes etcd and kube-apiserver with it on ${signal}`, async () => {
+      const script = join(repoRoot(), "e2e", "control-plane", "testdata", "hold-control-plane.mjs");
+      const t = tools();
+      const child = spawn(node24(), [script], {
+        env: { ...process.env, NETMAP_CP_QUIET: "1", NETMAP_TOOLS_JSON: JSON.stringify(t) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        stdout += d;
+      });
+      child.stderr.setEncoding("utf8").on("data", (d: string) => {
+        stderr += d;
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on("exit", (_code, sig) => resolve(sig)),
+      );
+      try {
+        await until(
+          "the child's control plane is up",
+          () => stdout.includes("\n") || child.exitCode !== null,
+          90_000,
+        );
+      } catch (e) {
+        child.kill("SIGKILL");
+        throw new Error(`${e instanceof Error ? e.message : String(e)}; child stderr:\n${stderr}`);
+      }
+      expect(child.exitCode, stderr).toBeNull();
+      const { dir } = JSON.parse(stdout.split("\n")[0] ?? "{}") as { dir: string };
+      expect(pidsMentioning(dir)).toHaveLength(2);
+
+      child.kill(signal);
+      expect(await exited).toBe(signal);
+      await until(`etcd and kube-apiserver of ${dir} gone`, () => pidsMentioning(dir).length === 0, 10_000);
+      if (signal === "SIGKILL") {
+        // Nothing runs in a SIGKILLed process: the parent-death signal ended its children, but its
+        // temp dir stays (the OS's tmp cleaning takes it).
+        rmSync(dir, { recursive: true, force: true });
+      } else {
+        expect(existsSync(dir)).toBe(false);
+      }
+    });
+  }
 });

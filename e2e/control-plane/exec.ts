@@ -26,15 +26,18 @@ export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 
 /** A command failed or timed out; `stderr` and `code` are kept for callers that match on them. */
 export class CommandError extends Error {
-  constructor(
-    message: string,
-    readonly argv: readonly string[],
-    readonly code: number | null,
-    readonly stdout: string,
-    readonly stderr: string,
-  ) {
+  readonly argv: readonly string[];
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+
+  constructor(message: string, argv: readonly string[], code: number | null, stdout: string, stderr: string) {
     super(message);
     this.name = "CommandError";
+    this.argv = argv;
+    this.code = code;
+    this.stdout = stdout;
+    this.stderr = stderr;
   }
 }
 

@@ -7,6 +7,7 @@ export {
   startControlPlane,
   type TokenSpec,
 } from "./control-plane.js";
+export { type CelRule, type Crd, celRules, minimalObject, minimalValue, readCrds } from "./crd.js";
 export { CommandError, execCommand, execOk } from "./exec.js";
 export { type Logger, stderrLogger } from "./log.js";
 export { CONTROL_PLANE_TOOLS, ensureTools, goToolsScript, type ToolName, type ToolPaths } from "./tools.js";
