@@ -314,4 +314,6 @@ main() {
   log "ready: ${tools[*]} ($(fmt_duration $((SECONDS - start))))"
 }
 
-main "$@"
+# On one line: bash reads a script as it runs, so nothing after this may be read once main returns
+# (an edit to this file during a long build cannot make a running copy execute stray text).
+main "$@"; exit $?
