@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { Packet, TraceResult } from "../model/trace.js";
 import { parseIptablesSave } from "../parsers/iptables/index.js";
 import { trace } from "./testdata/golden.js";
-import { hopsOf, node, tcp, topology } from "./testdata/models.js";
+import { hopsOf, node, strictRpFilterVia2ndUplink, tcp, topology } from "./testdata/models.js";
 
 /** A nat table shaped like kube-proxy's for one ClusterIP with one endpoint (iptables-save form). */
 function clusterIp(vip: string, endpoint: string): string {
@@ -140,19 +140,7 @@ describe("replies that cannot come back", () => {
 
   it("strict rp_filter on the reply's way: the reply arrives on a device the route back does not use", () => {
     const t = topology({ overlay: "host-gw" });
-    const n1 = node(t, 1).host;
-    n1.sysctls["net.ipv4.conf.all.rp_filter"] = "1";
-    n1.links.push({
-      kind: "device",
-      ifindex: 9,
-      name: "eth1",
-      mtu: 1500,
-      operstate: "UP",
-      flags: ["UP", "LOWER_UP"],
-    });
-    const back = n1.routes.find((x) => x.dst === "10.244.2.0/24");
-    if (!back) throw new Error("model lost its route to node-2's pods");
-    back.dev = "eth1";
+    strictRpFilterVia2ndUplink(node(t, 1).host, "10.244.2.0/24");
     // Out via eth1 (a second uplink), back in on eth0: the request leaves fine, the reply is dropped.
     const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
     expect(verdicts(r)).toEqual(["request Delivered", "reply Dropped"]);

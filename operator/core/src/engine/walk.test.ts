@@ -3,7 +3,15 @@ import { describe, expect, it } from "vitest";
 import type { Direction, TraceResult } from "../model/trace.js";
 import { parseIptablesSave } from "../parsers/iptables/index.js";
 import { compareEveryWholeClusterResult, trace } from "./testdata/golden.js";
-import { linkOf, node, podState, requestEnd, tcp, topology } from "./testdata/models.js";
+import {
+  linkOf,
+  node,
+  podState,
+  requestEnd,
+  strictRpFilterVia2ndUplink,
+  tcp,
+  topology,
+} from "./testdata/models.js";
 
 compareEveryWholeClusterResult(import.meta.url);
 
@@ -257,19 +265,8 @@ describe("findings on the path", () => {
 
   it("RP_FILTER_STRICT: strict rp_filter drops a packet whose return route leaves by another device", () => {
     const t = topology({ overlay: "host-gw" });
-    const n2 = node(t, 2).host;
-    n2.sysctls["net.ipv4.conf.all.rp_filter"] = "1";
     // node-2 routes node-1's pod CIDR back through a different device than it arrives on.
-    n2.links.push({
-      kind: "device",
-      ifindex: 9,
-      name: "eth1",
-      mtu: 1500,
-      operstate: "UP",
-      flags: ["UP", "LOWER_UP"],
-    });
-    const back = n2.routes.find((r) => r.dst === "10.244.1.0/24");
-    if (back) back.dev = "eth1";
+    strictRpFilterVia2ndUplink(node(t, 2).host, "10.244.1.0/24");
     const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
     expect(r.verdict).toBe("Dropped");
     expect(r.findings[0]).toMatchObject({ code: "RP_FILTER_STRICT", node: "node-2", device: "eth0" });

@@ -15,7 +15,7 @@ import { ev } from "../evidence.js";
 import { sameAddress } from "../ip.js";
 import { NetfilterPass } from "../netns/pass.js";
 import { type LinkRef, type NetnsView, where } from "../world.js";
-import { checkLinkUp, resolveNextHopMac, sameMac } from "./link.js";
+import { checkLinkUp, receiveOnVeth, resolveNextHopMac, sameMac } from "./link.js";
 import type { Egress } from "./types.js";
 
 const BR_NF_KEY = "net.bridge.bridge-nf-call-iptables";
@@ -266,16 +266,7 @@ function toPortPeer(
       `the pod netns behind ${port.name} (link-netnsid ${port.linkNetnsid ?? "?"}) on ${view.node}`,
     ]);
   }
-  checkLinkUp(ctx, peer.view, peer.link, "receive");
-  ctx.b.hop(peer.view, {
-    layer: "link",
-    primitive: "veth",
-    device: peer.link.name,
-    action: "receive",
-    summary: `into ${peer.link.name} of ${where(peer.view)}`,
-    evidence: [ev.link(peer.link)],
-    command: iproute(peer.view.state, "ip", `-s link show ${peer.link.name}`),
-  });
+  receiveOnVeth(ctx, peer, `into ${peer.link.name} of ${where(peer.view)}`);
   const mtu = sourceMtu !== undefined ? { sourceMtu } : {};
   return { kind: "netns", cursor: { view: peer.view, packet, inDev: peer.link.name, ...mtu } };
 }

@@ -70,3 +70,17 @@ export function resolveNextHopMac(
   const mac = owner?.view.state.links.find((l) => l.name === owner.address.ifname)?.mac;
   return mac ? { mac } : {};
 }
+
+/** The frame comes out of a veth's other end: that end must be up to receive it. */
+export function receiveOnVeth(ctx: WalkContext, peer: LinkRef, summary: string): void {
+  checkLinkUp(ctx, peer.view, peer.link, "receive");
+  ctx.b.hop(peer.view, {
+    layer: "link",
+    primitive: "veth",
+    device: peer.link.name,
+    action: "receive",
+    summary,
+    evidence: [ev.link(peer.link)],
+    command: iproute(peer.view.state, "ip", `-s link show ${peer.link.name}`),
+  });
+}

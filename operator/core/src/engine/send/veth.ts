@@ -3,7 +3,7 @@ import { iproute } from "../commands.js";
 import type { Next, WalkContext } from "../context.js";
 import { ev } from "../evidence.js";
 import { bridgeIngress } from "./bridge.js";
-import { checkLinkUp, resolveNextHopMac } from "./link.js";
+import { receiveOnVeth, resolveNextHopMac } from "./link.js";
 import type { Egress } from "./types.js";
 
 export function viaVeth(ctx: WalkContext, e: Egress): Next {
@@ -28,16 +28,11 @@ export function viaVeth(ctx: WalkContext, e: Egress): Next {
       ],
     );
   }
-  checkLinkUp(ctx, peer.view, peer.link, "receive");
-  ctx.b.hop(peer.view, {
-    layer: "link",
-    primitive: "veth",
-    device: peer.link.name,
-    action: "receive",
-    summary: `into ${peer.link.name} (veth peer of ${link.name})${peer.link.master ? `, a port of ${peer.link.master}` : ""}`,
-    evidence: [ev.link(peer.link)],
-    command: iproute(peer.view.state, "ip", `-s link show ${peer.link.name}`),
-  });
+  receiveOnVeth(
+    ctx,
+    peer,
+    `into ${peer.link.name} (veth peer of ${link.name})${peer.link.master ? `, a port of ${peer.link.master}` : ""}`,
+  );
   const sourceMtu = e.sourceMtu !== undefined ? { sourceMtu: e.sourceMtu } : {};
   if (peer.link.master) {
     const bridge = peer.view.state.links.find((l) => l.name === peer.link.master);

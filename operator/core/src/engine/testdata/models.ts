@@ -232,3 +232,15 @@ export function hopsOf(r: TraceResult, direction: Direction): Hop[] {
 export function requestEnd(r: TraceResult): Hop | undefined {
   return hopsOf(r, "request").at(-1);
 }
+
+/**
+ * An asymmetric node for rp_filter: strict reverse-path filtering on, and its route to `podCidr`
+ * moved to a second uplink eth1, so packets from there arrive on eth0 but would be answered via eth1.
+ */
+export function strictRpFilterVia2ndUplink(state: NetnsState, podCidr: string): void {
+  state.sysctls["net.ipv4.conf.all.rp_filter"] = "1";
+  state.links.push({ kind: "device", ifindex: 9, name: "eth1", mtu: 1500, operstate: "UP", flags: ["UP", "LOWER_UP"] });
+  const route = state.routes.find((r) => r.dst === podCidr);
+  if (!route) throw new Error(`test model has no route to ${podCidr} on ${state.node}`);
+  route.dev = "eth1";
+}
