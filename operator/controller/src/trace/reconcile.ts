@@ -205,7 +205,21 @@ export class TraceReconciler {
 
     const next = this.d.nextStep(request, done);
     if (next.kind === "done") {
-      await this.succeed(trace, next.result, steps, startedAt);
+      try {
+        await this.succeed(trace, next.result, steps, startedAt);
+      } catch (err) {
+        // The API server refused the result (422: it does not fit the CRD's schema): retrying cannot
+        // help, so the trace fails with the server's words instead of staying Running.
+        if ((err as { code?: number }).code !== 422) throw err;
+        await this.fail(
+          trace,
+          "ResultRefused",
+          `the API server refused the trace's result: ${refusal(err)}`,
+          {
+            nodes: steps,
+          },
+        );
+      }
       return this.expire(this.freshest(trace));
     }
     const task = next.task;
@@ -384,6 +398,18 @@ export class TraceReconciler {
     });
     return {};
   }
+}
+
+/** The API server's message in an error from client-node (its body is the Status object). */
+function refusal(err: unknown): string {
+  const body = (err as { body?: unknown }).body;
+  try {
+    const status = (typeof body === "string" ? JSON.parse(body) : body) as { message?: string };
+    if (status?.message) return status.message.slice(0, 2000);
+  } catch {
+    // not JSON
+  }
+  return err instanceof Error ? err.message.slice(0, 2000) : String(err);
 }
 
 /** Seconds from handing a segment over until its probe's completionTime. */
