@@ -18,7 +18,7 @@ import {
 } from "@netmap/api";
 import type { KubeClient, WatchEvent } from "./kube-client.js";
 import type { ProbeLogger } from "./log.js";
-import { type WalkNode, walkSegment } from "./walk-segment.js";
+import { NodeStateCache, nodeCollector, type WalkNode, walkSegment } from "./walk-segment.js";
 
 export interface AgentOptions {
   client: KubeClient;
@@ -28,8 +28,8 @@ export interface AgentOptions {
   log: ProbeLogger;
   /** Who answers, written to status.probe (the pod name in a cluster). */
   identity: string;
-  /** Segments walked at the same time. Default 2. */
-  concurrency?: number;
+  /** How long a read of the node serves later walks, ms (NodeStateCache). Default 1000; 0: read for every walk. */
+  stateTtlMs?: number;
 }
 
 interface SegmentList {
@@ -51,10 +51,17 @@ export class ProbeAgent {
   private resourceVersion = "";
   /** Walks finished (for tests and logs). */
   walked = 0;
-  private readonly concurrency: number;
+  /** Walks share the node's state, so they run one at a time (each is milliseconds of pure code). */
+  private readonly concurrency = 1;
+  private readonly state: NodeStateCache;
+  /** Pod names of this node, from the last segment's facts (labels the captured pod netns). */
+  private knownPods: Array<{ namespace: string; name: string; ips: string[] }> = [];
 
   constructor(private readonly o: AgentOptions) {
-    this.concurrency = o.concurrency ?? 2;
+    this.state = new NodeStateCache(
+      o.stateTtlMs ?? 1000,
+      nodeCollector(o.node, o.hostNetns, () => this.knownPods),
+    );
   }
 
   private selector(): string {
@@ -80,6 +87,7 @@ export class ProbeAgent {
   stop(): void {
     this.stopped = true;
     this.abort?.abort();
+    this.state.release();
   }
 
   private async listAndWatch(): Promise<void> {
@@ -142,12 +150,13 @@ export class ProbeAgent {
     const name = `${seg.metadata.namespace}/${seg.metadata.name}`;
     let status: NetworkTraceSegmentStatus;
     try {
+      this.knownPods = seg.spec.facts.pods.filter((p) => p.node === this.o.node);
       const { result, timings } = await walkSegment({
         node: this.o.node,
-        hostNetns: this.o.hostNetns,
         task: seg.spec.task,
         facts: seg.spec.facts,
         walkNode: this.o.walkNode,
+        state: this.state,
       });
       status = {
         phase: "Succeeded",

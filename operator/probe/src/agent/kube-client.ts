@@ -1,22 +1,39 @@
 /**
- * The probe's Kubernetes client: list, watch and merge-patch over node:https, nothing else. The
- * probe idles on every node of a cluster, so it stays small: @kubernetes/client-node alone takes
- * ~110 MB RSS to load (measured with the probe's V8 flags), more than the probe's whole budget.
+ * The probe's Kubernetes client: get, watch, create, delete and merge-patch over node:https, nothing
+ * else. The probe idles on every node of a cluster, so it stays small: @kubernetes/client-node alone
+ * takes ~110 MB RSS to load (measured with the probe's V8 flags), more than the probe's whole budget.
+ * kubectl-netmap uses the same client (through `@netmap/probe/kube`, with the full kubeconfig loader
+ * of ../kube/kubeconfig.ts: contexts, client certificates, exec credential plugins).
  *
  * Credentials: in a pod, the ServiceAccount token file (re-read for every request: kubelet rotates
  * bound tokens) and the cluster CA; in tests, a kubeconfig with a token (the ServiceAccount token
  * the test requested for this probe's node).
  */
 import { readFileSync } from "node:fs";
-import type { IncomingMessage } from "node:http";
-import { Agent, request } from "node:https";
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from "node:http";
+import { Agent, type RequestOptions, request } from "node:https";
 
 export interface KubeTarget {
-  /** https://host:port */
+  /** https://host:port (http://host:port for a local `kubectl proxy`) */
   server: string;
-  ca: Buffer;
-  /** The bearer token, read on each request. */
-  token: () => string;
+  /** The cluster's CA (PEM); undefined: the system's roots, as kubectl does without one. */
+  ca?: Buffer;
+  /** The bearer token, read on each request; undefined or "": no Authorization header. */
+  token?: () => string | undefined;
+  /** A client certificate and its key (PEM), for users a certificate authenticates. */
+  cert?: Buffer;
+  key?: Buffer;
+  /** Do not verify the server's certificate (kubeconfig insecure-skip-tls-verify). */
+  insecureSkipTlsVerify?: boolean;
+  /** The name the server's certificate is checked against, sent as SNI (kubeconfig tls-server-name). */
+  tlsServerName?: string;
+  /** The User-Agent header; default netmap-probe. */
+  userAgent?: string;
 }
 
 const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -77,14 +94,37 @@ export async function kubeconfigTarget(path: string): Promise<KubeTarget> {
   };
 }
 
+/** What a Status object (the API server's error body) says besides its message. */
+export interface ApiErrorDetails {
+  /** The Status reason: NotFound, Forbidden, AlreadyExists, Invalid, Expired, … */
+  reason?: string;
+  /** The server's message alone, without "HTTP 403: ". */
+  serverMessage?: string;
+  /** Status.details: the object the error is about (absent, e.g., for a resource type the server does not know). */
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: Array<{ message?: string; field?: string }>;
+  };
+}
+
 /** An API error with its HTTP status and the server's message. */
 export class ApiError extends Error {
+  readonly reason: string | undefined;
+  readonly serverMessage: string | undefined;
+  readonly details: ApiErrorDetails["details"];
+
   constructor(
     readonly status: number,
     message: string,
+    extra: ApiErrorDetails = {},
   ) {
     super(message);
     this.name = "ApiError";
+    this.reason = extra.reason;
+    this.serverMessage = extra.serverMessage;
+    this.details = extra.details;
   }
 }
 
@@ -94,15 +134,43 @@ export interface WatchEvent<T> {
 }
 
 export class KubeClient {
-  private readonly agent: Agent;
+  private readonly agent: Agent | HttpAgent;
+  private readonly send: (
+    url: URL,
+    options: RequestOptions,
+    cb: (res: IncomingMessage) => void,
+  ) => ClientRequest;
 
   constructor(private readonly target: KubeTarget) {
-    this.agent = new Agent({ ca: target.ca, keepAlive: true, maxSockets: 4 });
+    if (new URL(target.server).protocol === "http:") {
+      this.agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+      this.send = httpRequest;
+      return;
+    }
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 4,
+      ...(target.ca ? { ca: target.ca } : {}),
+      ...(target.cert && target.key ? { cert: target.cert, key: target.key } : {}),
+      ...(target.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+      ...(target.tlsServerName ? { servername: target.tlsServerName } : {}),
+    });
+    this.send = request;
   }
 
   /** GET a JSON document. */
   async get<T>(path: string): Promise<T> {
     return this.json<T>("GET", path);
+  }
+
+  /** POST a JSON document (create); resolves to the object the server stored. */
+  async create<T>(path: string, body: unknown): Promise<T> {
+    return this.json<T>("POST", path, body, "application/json");
+  }
+
+  /** DELETE an object; resolves to what the server answers (the object, or a Status). */
+  async delete<T>(path: string, body?: unknown): Promise<T> {
+    return this.json<T>("DELETE", path, body, body === undefined ? undefined : "application/json");
   }
 
   /** A JSON merge patch (application/merge-patch+json). */
@@ -116,7 +184,7 @@ export class KubeClient {
    */
   watch<T>(path: string, onEvent: (e: WatchEvent<T>) => void, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = this.send(
         this.url(path),
         { method: "GET", agent: this.agent, headers: this.headers(), ...(signal ? { signal } : {}) },
         (res) => {
@@ -161,10 +229,11 @@ export class KubeClient {
   }
 
   private headers(contentType?: string): Record<string, string> {
+    const token = this.target.token?.();
     return {
-      authorization: `Bearer ${this.target.token()}`,
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
       accept: "application/json",
-      "user-agent": "netmap-probe",
+      "user-agent": this.target.userAgent ?? "netmap-probe",
       ...(contentType ? { "content-type": contentType } : {}),
     };
   }
@@ -172,7 +241,7 @@ export class KubeClient {
   private json<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = this.send(
         this.url(path),
         {
           method,
@@ -208,11 +277,15 @@ function readBody(res: IncomingMessage): Promise<string> {
 
 function apiError(status: number, body: string): ApiError {
   let message = body.trim();
+  const extra: ApiErrorDetails = {};
   try {
-    const s = JSON.parse(body) as { message?: string };
+    const s = JSON.parse(body) as { message?: string; reason?: string; details?: ApiErrorDetails["details"] };
     if (s.message) message = s.message;
+    if (s.reason) extra.reason = s.reason;
+    if (s.details) extra.details = s.details;
   } catch {
     // not a Status object: keep the text
   }
-  return new ApiError(status, `HTTP ${status}: ${message}`);
+  extra.serverMessage = message;
+  return new ApiError(status, `HTTP ${status}: ${message}`, extra);
 }

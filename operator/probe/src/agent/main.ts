@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The probe's entry point, one per node: `node --max-semi-space-size=2 operator/probe/dist/agent/main.js
- *   --node NAME [--host-netns PATH] [--kubeconfig PATH] [--identity NAME] [--log-level LEVEL]`.
+ *   --node NAME [--host-netns PATH] [--kubeconfig PATH] [--identity NAME] [--log-level LEVEL]
+ *   [--state-ttl-ms MS]` (how long one read of the node serves later walks; default 1000).
  *
  * In a DaemonSet pod: --node=$(NODE_NAME) --host-netns=/proc/1/ns/net, in-cluster credentials.
  * In the tests: one process per lab node, --host-netns /var/run/netns/<node netns>, a kubeconfig
@@ -20,7 +21,7 @@ interface ProbeFlags {
   kubeconfig?: string;
   identity: string;
   logLevel: ProbeLogLevel;
-  concurrency: number;
+  stateTtlMs: number;
 }
 
 function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ProbeFlags {
@@ -28,7 +29,7 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ProbeFlags {
     hostNetns: "/proc/1/ns/net",
     identity: env.POD_NAME ?? `probe-${process.pid}`,
     logLevel: "info",
-    concurrency: 2,
+    stateTtlMs: 1000,
     ...(env.NODE_NAME ? { node: env.NODE_NAME } : {}),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -44,7 +45,7 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ProbeFlags {
     else if (name === "--host-netns") f.hostNetns = value();
     else if (name === "--kubeconfig") f.kubeconfig = value();
     else if (name === "--identity") f.identity = value();
-    else if (name === "--concurrency") f.concurrency = Number(value());
+    else if (name === "--state-ttl-ms") f.stateTtlMs = Number(value());
     else if (name === "--log-level") {
       const v = value();
       if (!["debug", "info", "warn", "error"].includes(v))
@@ -56,8 +57,10 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ProbeFlags {
     throw new Error(
       "--node is required (in a DaemonSet: --node=$(NODE_NAME) with NODE_NAME from spec.nodeName)",
     );
-  if (!Number.isInteger(f.concurrency) || (f.concurrency ?? 0) < 1)
-    throw new Error("--concurrency must be a positive integer");
+  if (!Number.isInteger(f.stateTtlMs) || (f.stateTtlMs ?? -1) < 0)
+    throw new Error(
+      "--state-ttl-ms must be a whole number of milliseconds (0: read the node for every walk)",
+    );
   return f as ProbeFlags;
 }
 
@@ -73,7 +76,7 @@ async function main(): Promise<void> {
     walkNode: coreWalkNode(),
     log,
     identity: flags.identity,
-    concurrency: flags.concurrency,
+    stateTtlMs: flags.stateTtlMs,
   });
   const stop = () => {
     log.info("stopping");

@@ -11,7 +11,7 @@ import {
   type NodeWalkResult,
   walkNode,
 } from "@netmap/core";
-import { collectNodeForTrace } from "../collectors/collect-for-trace.js";
+import { collectNodeForTrace, type NodeForTrace } from "../collectors/collect-for-trace.js";
 import { MAX_TRACE_ROUNDS, type OnDemandSource } from "../collectors/on-demand.js";
 
 /** @netmap/core's per-node walk. */
@@ -70,36 +70,77 @@ export interface SegmentWalk {
   timings: { collectMs: number; walkMs: number; rounds: number };
 }
 
+/**
+ * The node's kernel state as read for recent walks, reused for `ttlMs`: the walks of one trace on a
+ * node (the request, then its reply) and traces that arrive together read the node once. The
+ * chains read on demand stay with it, so a later walk needs fewer rounds. A walk may thus see state
+ * up to ttlMs old (a trace is a picture of the node at one moment anyway); 0 reads for every walk.
+ * Walks that share it must run one at a time (the agent walks sequentially).
+ */
+export class NodeStateCache {
+  private entry: { at: number; podIps: Set<string> | undefined; node: NodeForTrace } | undefined;
+  /** Reads of the node (for logs and the benchmark). */
+  reads = 0;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly collect: (podIps: string[] | undefined) => Promise<NodeForTrace>,
+  ) {}
+
+  async get(podIps: string[] | undefined): Promise<{ node: NodeForTrace; fresh: boolean }> {
+    const e = this.entry;
+    const live = e !== undefined && performance.now() - e.at < this.ttlMs;
+    if (live && covers(e.podIps, podIps)) return { node: e.node, fresh: false };
+    // Grow the set a live entry had, so traces between different pods do not evict each other.
+    const wanted = podIps === undefined || (live && e.podIps === undefined) ? undefined : new Set(podIps);
+    if (wanted && live && e.podIps) for (const ip of e.podIps) wanted.add(ip);
+    const node = await this.collect(wanted ? [...wanted] : undefined);
+    this.reads++;
+    this.entry?.node.release();
+    this.entry = { at: performance.now(), podIps: wanted, node };
+    return { node, fresh: true };
+  }
+
+  release(): void {
+    this.entry?.node.release();
+    this.entry = undefined;
+  }
+}
+
+function covers(have: Set<string> | undefined, want: string[] | undefined): boolean {
+  if (have === undefined) return true;
+  if (want === undefined) return false;
+  return want.every((ip) => have.has(ip));
+}
+
 export interface WalkSegmentOptions {
   node: string;
-  /** The node's host netns: /proc/1/ns/net in a DaemonSet pod, /var/run/netns/<name> in the lab. */
-  hostNetns: string;
   task: NodeTask;
   facts: ClusterFacts;
   walkNode: WalkNode;
+  /** Where the node's state comes from (collectNodeForTrace, through a NodeStateCache). */
+  state: NodeStateCache;
 }
 
 export async function walkSegment(o: WalkSegmentOptions): Promise<SegmentWalk> {
   const t0 = performance.now();
-  const podIps = podIpsForTask(o.node, o.task, o.facts);
-  const collected = await collectNodeForTrace({
-    node: o.node,
-    hostNetns: o.hostNetns,
-    ...(podIps ? { podIps } : {}),
-    pods: o.facts.pods
-      .filter((p) => p.node === o.node)
-      .map((p) => ({ namespace: p.namespace, name: p.name, ips: p.ips })),
-  });
+  const { node: collected } = await o.state.get(podIpsForTask(o.node, o.task, o.facts));
   const t1 = performance.now();
-  try {
-    const { result, rounds } = await walkOnDemand(
-      () => o.walkNode({ state: collected.state, facts: o.facts, task: o.task }),
-      collected.onDemand,
-    );
-    return { result, timings: { collectMs: round(t1 - t0), walkMs: round(performance.now() - t1), rounds } };
-  } finally {
-    collected.release();
-  }
+  const { result, rounds } = await walkOnDemand(
+    () => o.walkNode({ state: collected.state, facts: o.facts, task: o.task }),
+    collected.onDemand,
+  );
+  return { result, timings: { collectMs: round(t1 - t0), walkMs: round(performance.now() - t1), rounds } };
+}
+
+/** Reads node `node` for a walk: iproute2 state of the host and of the pod netns holding `podIps` (all when undefined). */
+export function nodeCollector(
+  node: string,
+  hostNetns: string,
+  knownPods: () => Array<{ namespace: string; name: string; ips: string[] }>,
+): (podIps: string[] | undefined) => Promise<NodeForTrace> {
+  return (podIps) =>
+    collectNodeForTrace({ node, hostNetns, ...(podIps ? { podIps } : {}), pods: knownPods() });
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
