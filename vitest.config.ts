@@ -5,6 +5,8 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const alias = {
   "@netmap/core": src("./operator/core/src/index.ts"),
   "@netmap/api": src("./operator/api/src/index.ts"),
+  // Before "@netmap/probe", which would otherwise take its subpaths too.
+  "@netmap/probe/kube": src("./operator/probe/src/kube/index.ts"),
   "@netmap/probe": src("./operator/probe/src/index.ts"),
   "@netmap/operator": src("./operator/controller/src/index.ts"),
 };
@@ -44,7 +46,7 @@ export default defineConfig({
           // A real kube-apiserver + etcd (e2e/control-plane), built from their Go modules by the global
           // setup (cold ~8 min, cached after). No root needed.
           name: "control-plane",
-          include: ["e2e/**/*.cp.test.ts", "operator/**/*.cp.test.ts"],
+          include: ["e2e/**/*.cp.test.ts", "operator/**/*.cp.test.ts", "kubectl-plugin/src/**/*.cp.test.ts"],
           exclude: ["**/node_modules/**", "**/dist/**"],
           globalSetup: ["e2e/control-plane/global-setup.ts"],
           fileParallelism: false,
