@@ -181,6 +181,94 @@ describe("on one bridge (VXLAN lab, 2 nodes)", () => {
   });
 });
 
+describe("an asymmetric reply (VXLAN lab, 2 nodes)", () => {
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await createLab({ name: "replyasym", nodes: 2, podsPerNode: 2, overlay: "vxlan" });
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it("a port forward on node-1 to a pod beside the client on node-2, without MASQUERADE: the reply never goes back through node-1 (REPLY_BYPASSES_NAT)", async () => {
+    const client = lab.pod("pod-2-1");
+    const server = lab.pod("pod-2-2");
+    const [n1] = lab.nodes;
+    if (!n1) throw new Error("lab needs node-1");
+    // What a NodePort with externalTrafficPolicy: Local-style rules, or a hand-written port forward, does.
+    const forward = [
+      ...["-t", "nat", "-I", "PREROUTING", "1", "-d", `${n1.underlayIp}/32`, "-p", "tcp", "-m", "tcp"],
+      ...["--dport", "30080", "-j", "DNAT", "--to-destination", `${server.ip}:8080`],
+    ];
+    const masq = [
+      "-t",
+      "nat",
+      "-I",
+      "POSTROUTING",
+      "1",
+      "-d",
+      `${server.ip}/32`,
+      "-p",
+      "tcp",
+      "-j",
+      "MASQUERADE",
+    ];
+    // node-2 must not masquerade its pods' traffic to node-1's address (the CNI plugin's ipMasq would:
+    // node-2 would then get its own address back as the source, a martian: wiring.lab.test.ts).
+    const n2 = lab.nodes.find((n) => n.name === client.node);
+    if (!n2) throw new Error("lab lost the client's node");
+    const keepSource = ["-t", "nat", "-I", "POSTROUTING", "1", "-d", `${n1.underlayIp}/32`, "-j", "RETURN"];
+    await lab.iptables(n2.netns, keepSource);
+    await lab.iptables(n1.netns, forward);
+    const probe = () =>
+      lab.tcpProbe(client, n1.underlayIp, 30080, {
+        connections: CONNECTIONS,
+        serverPods: [server],
+        serverPort: 8080,
+      });
+    try {
+      const broken = await traceLab(lab, tcp(client.ip, n1.underlayIp, 30080));
+      const stop = replyStop(broken);
+      expect(broken.hops.filter((h) => h.direction === "reply").every((h) => h.node === client.node)).toBe(
+        true,
+      );
+      expect(stop).toMatchObject({ primitive: "local", action: "drop" });
+      expect(broken.findings).toEqual([
+        expect.objectContaining({ code: "REPLY_BYPASSES_NAT", hop: broken.stoppedAt }),
+      ]);
+      expect(broken.findings[0]?.message).toContain(
+        `DNATed to ${server.ip}:8080 in the host netns of ${n1.name}`,
+      );
+      const { result: real, rx, tx } = await withServerCounters(lab, server, probe);
+      expect(real.connected, real.errors.join("; ")).toBe(0);
+      expect(rx).toBeGreaterThanOrEqual(CONNECTIONS);
+      expect(tx).toBeGreaterThanOrEqual(CONNECTIONS);
+      figures.push(
+        `asymmetric port forward: ${real.connected}/${CONNECTIONS} connected, server eth0 rx ${rx} tx ${tx}; traced reply Dropped with REPLY_BYPASSES_NAT`,
+      );
+
+      // The fix: node-1 masquerades what it forwards, so the reply comes back through it.
+      await lab.iptables(n1.netns, masq);
+      const fixed = await traceLab(lab, tcp(client.ip, n1.underlayIp, 30080));
+      deliveredBothWays(fixed);
+      expect(
+        fixed.hops.some((h) => h.direction === "reply" && h.node === n1.name && h.action === "un-dnat"),
+      ).toBe(true);
+      const ok = await probe();
+      expect(ok.connected, ok.errors.join("; ")).toBe(CONNECTIONS);
+      figures.push(
+        `with MASQUERADE on node-1: ${ok.connected}/${CONNECTIONS} connected, Delivered both ways`,
+      );
+    } finally {
+      const undo = (rule: string[]) => rule.filter((_a, i) => i !== 4).map((a) => (a === "-I" ? "-D" : a));
+      await lab.exec(n1.netns, ["iptables", ...undo(forward)]);
+      await lab.exec(n1.netns, ["iptables", ...undo(masq)]);
+      await lab.exec(n2.netns, ["iptables", ...undo(keepSource)]);
+    }
+  });
+});
+
 describe("across nodes without a route back (host-gw lab, 2 nodes)", () => {
   let lab: Lab;
 

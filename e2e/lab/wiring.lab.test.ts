@@ -60,6 +60,53 @@ describe("broken wiring is named where it is", () => {
   });
 });
 
+describe("a martian source, for real", () => {
+  it("node-2 masquerades its pod's traffic to node-1's address, node-1 forwards it back to a pod on node-2: node-2 drops it on arrival", async () => {
+    const client = pod("pod-2-1");
+    const server = pod("pod-2-2");
+    const n1 = lab.nodes[0];
+    if (!n1) throw new Error("lab has no node-1");
+    // The CNI bridge plugin's ipMasq already masquerades pod-2-1's traffic to node-1's address.
+    const forward = [
+      ...["-t", "nat", "-I", "PREROUTING", "1", "-d", `${n1.underlayIp}/32`, "-p", "tcp", "-m", "tcp"],
+      ...["--dport", "30080", "-j", "DNAT", "--to-destination", `${server.ip}:8080`],
+    ];
+    await lab.iptables(n1.netns, forward);
+    try {
+      const r = await traceLab(lab, {
+        protocol: "tcp",
+        src: client.ip,
+        dst: n1.underlayIp,
+        sport: 40000,
+        dport: 30080,
+      });
+      expect(r.verdict).toBe("Dropped");
+      expect(requestEnd(r)).toMatchObject({
+        node: client.node,
+        netns: "host",
+        device: "flannel.1",
+        action: "drop",
+      });
+      expect(r.findings).toEqual([expect.objectContaining({ code: "MARTIAN_SOURCE", hop: r.stoppedAt })]);
+      // Real packets: the forwarded SYNs reach node-2's flannel.1 and go no further.
+      const before = (await lab.linkCounters(server.netns)).get("eth0");
+      const real = await lab.tcpProbe(client, n1.underlayIp, 30080, {
+        connections: 3,
+        serverPods: [server],
+        serverPort: 8080,
+      });
+      const after = (await lab.linkCounters(server.netns)).get("eth0");
+      expect(real.connected).toBe(0);
+      expect((after?.rxPackets ?? 0) - (before?.rxPackets ?? 0)).toBeLessThan(3);
+    } finally {
+      await lab.exec(n1.netns, [
+        "iptables",
+        ...forward.filter((_a, i) => i !== 4).map((a) => (a === "-I" ? "-D" : a)),
+      ]);
+    }
+  });
+});
+
 describe("one netfilter pass per netns, as the kernel makes it", () => {
   it("a mark set in PREROUTING on a bridged frame is what FORWARD sees (br_netfilter carries skb->mark through the pass)", async () => {
     const src = pod("pod-2-1");

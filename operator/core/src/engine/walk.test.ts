@@ -371,6 +371,38 @@ describe("broken wiring is named at its hop, not as a missing route or missing s
   });
 });
 
+describe("a martian source", () => {
+  it("a node's own masqueraded traffic forwarded back to it is dropped on arrival (MARTIAN_SOURCE), unless accept_local", () => {
+    const t = topology({ overlay: "vxlan" });
+    // node-2 masquerades its pods' traffic to node-1's address; node-1 forwards that port to a pod on node-2.
+    node(t, 2).host.netfilter.iptables = parseIptablesSave(
+      "*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.244.2.0/24 -d 192.168.0.0/24 -j MASQUERADE\nCOMMIT\n",
+    );
+    node(t, 1).host.netfilter.iptables = parseIptablesSave(
+      "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 192.168.0.11/32 -p tcp -m tcp --dport 30080 -j DNAT --to-destination 10.244.2.12:8080\nCOMMIT\n",
+    );
+    const packet = tcp("10.244.2.11", "192.168.0.11", 30080);
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet });
+    expect(r.verdict).toBe("Dropped");
+    expect(requestEnd(r)).toMatchObject({
+      node: "node-2",
+      netns: "host",
+      device: "flannel.1",
+      action: "drop",
+    });
+    expect(r.findings).toEqual([
+      expect.objectContaining({
+        code: "MARTIAN_SOURCE",
+        node: "node-2",
+        device: "flannel.1",
+        hop: r.stoppedAt,
+      }),
+    ]);
+    node(t, 2).host.sysctls["net.ipv4.conf.all.accept_local"] = "1";
+    expect(trace({ nodes: t.nodes, facts: t.facts, packet }).directions[0]?.verdict).toBe("Delivered");
+  });
+});
+
 describe("what the engine does not know it says", () => {
   it("Unknown with what is missing when no captured netns holds the source", () => {
     const t = topology({ overlay: "vxlan" });

@@ -182,6 +182,8 @@ export const FINDING_CODES = [
   "REPLY_BYPASSES_NAT",
   /** The reply reaches the client with addresses its connection does not have: no socket takes it. */
   "REPLY_MISMATCH",
+  /** A routed packet arrives from one of the receiving netns's own addresses: dropped as a martian source. */
+  "MARTIAN_SOURCE",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 

@@ -5,6 +5,7 @@ import { iproute } from "../commands.js";
 import type { WalkContext } from "../context.js";
 import { routeOutDev } from "../describe.js";
 import { ev } from "../evidence.js";
+import { sameAddress } from "../ip.js";
 import { lookupRoute } from "../routing.js";
 import { type NetnsView, where } from "../world.js";
 
@@ -55,5 +56,40 @@ export function checkRpFilter(ctx: WalkContext, view: NetnsView, inDev: string, 
       evidence,
     },
     `strict rp_filter on ${inDev} in ${where(view)}`,
+  );
+}
+
+/**
+ * fib_validate_source: a packet that arrives on a device (other than lo) from one of this netns's own
+ * addresses is a martian source and is dropped, unless net.ipv4.conf.{all,<dev>}.accept_local is 1.
+ * It happens when a node's own masqueraded traffic is forwarded back to it.
+ */
+export function checkMartianSource(ctx: WalkContext, view: NetnsView, inDev: string, packet: Packet): void {
+  if (inDev === "lo") return;
+  const s = view.state;
+  const own = s.addresses.find((a) => sameAddress(a.local, packet.src));
+  if (!own) return;
+  const keys = ["net.ipv4.conf.all.accept_local", `net.ipv4.conf.${inDev}.accept_local`];
+  if (keys.some((k) => sysctlNumber(s.sysctls, k) === 1)) return;
+  const evidence = [ev.address(own), ...keys.map((k) => ev.sysctl(k, s.sysctls[k]))];
+  ctx.b.drop(
+    view,
+    {
+      layer: "l3",
+      primitive: "route",
+      device: inDev,
+      action: "drop",
+      summary: `${packet.src}, the source, is an address of ${own.ifname} here: a packet from this netns's own address arriving on ${inDev} is a martian source, and the kernel drops it`,
+      evidence,
+      command: iproute(s, "ip", `route get ${packet.dst} from ${packet.src} iif ${inDev}`),
+    },
+    {
+      code: "MARTIAN_SOURCE",
+      severity: "error",
+      device: inDev,
+      message: `${where(view)} drops packets arriving on ${inDev} from its own address ${packet.src} (martian source; accept_local = 0): something sent its own traffic back to it, often a MASQUERADE to this node's address followed by a forward that returns here`,
+      evidence,
+    },
+    `martian source ${packet.src} on ${inDev} in ${where(view)}`,
   );
 }

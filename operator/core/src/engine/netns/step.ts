@@ -15,7 +15,7 @@ import { ev } from "../evidence.js";
 import { ipvsIntercept } from "../ipvs-hops.js";
 import { lookupRoute } from "../routing.js";
 import { where } from "../world.js";
-import { checkRpFilter } from "./checks.js";
+import { checkMartianSource, checkRpFilter } from "./checks.js";
 import { NetfilterPass } from "./pass.js";
 import { routeOut } from "./route-out.js";
 
@@ -31,6 +31,7 @@ export function stepNetns(ctx: WalkContext, c: Cursor): Next {
       ...(c.inDev !== undefined ? { inDev: c.inDev } : {}),
       ...(c.physInDev !== undefined ? { physInDev: c.physInDev } : {}),
     });
+    checkMartianSource(ctx, view, c.inDev as string, pass.packet);
     checkRpFilter(ctx, view, c.inDev as string, pass.packet);
   }
 
