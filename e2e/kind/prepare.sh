@@ -25,7 +25,8 @@ ONLINE_NODE_IMAGE="kindest/node:v1.33.4"
 start=$(date +%s)
 
 declare -A BIN
-while read -r tool path; do BIN[$tool]="$path"; done < <("$REPO_ROOT/e2e/infra/go-tools.sh" kind kubectl)
+tools_out="$("$REPO_ROOT/e2e/infra/go-tools.sh" kind kubectl)" || die "go-tools.sh failed (above)"
+while read -r tool path; do BIN[$tool]="$path"; done <<<"$tools_out"
 [ -x "${BIN[kind]:-}" ] && [ -x "${BIN[kubectl]:-}" ] || die "go-tools.sh did not give kind and kubectl"
 
 # flannel's manifest, from the flannel module at the pinned version.

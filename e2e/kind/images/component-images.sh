@@ -24,9 +24,9 @@ apt_install gcc libc6-dev binutils
 
 # ---- binaries -------------------------------------------------------------------------------------
 declare -A BIN
-while read -r tool path; do BIN[$tool]="$path"; done < <(
-  "$REPO_ROOT/e2e/infra/go-tools.sh" kubelet kubeadm kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler kind etcd
-)
+tools_out="$("$REPO_ROOT/e2e/infra/go-tools.sh" kubelet kubeadm kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler kind etcd)" ||
+  die "go-tools.sh failed (above)"
+while read -r tool path; do BIN[$tool]="$path"; done <<<"$tools_out"
 for t in kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd; do
   [ -x "${BIN[$t]:-}" ] || die "go-tools.sh printed no path for $t"
 done
@@ -36,7 +36,8 @@ ETCD_IMAGE_TAG="$etcd_version-0"
 
 coredns_dir="$("$KIND_DIR/images/go-bin.sh" coredns "github.com/coredns/coredns@$COREDNS_VERSION" github.com/coredns/coredns)"
 # flannel asks for tencentcloud-sdk-go's common v1.3.79, which the module proxy does not serve; v1.3.103 is.
-flanneld_dir="$(GO_LDFLAGS="-X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" \
+# Its UDP backend needs cgo on amd64: static, as flannel's Makefile builds it.
+flanneld_dir="$(CGO_ENABLED=1 GO_LDFLAGS="-X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION -extldflags -static" \
   GO_GET_EXTRA="github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common@v1.3.103" \
   "$KIND_DIR/images/go-bin.sh" flanneld "github.com/flannel-io/flannel@$FLANNEL_VERSION" github.com/flannel-io/flannel)"
 flannel_cni_dir="$("$KIND_DIR/images/go-bin.sh" flannel-cni "github.com/containernetworking/plugins@$FLANNEL_CNI_VERSION" \
@@ -162,7 +163,8 @@ build_image "netmap.local/flannel-cni-plugin:$FLANNEL_CNI_VERSION" "$(k flannel-
 # commit of KINDNETD_IMAGE's tag can be supplied (NETMAP_KINDNETD_BIN or the cache path below).
 KINDNETD_BIN="${NETMAP_KINDNETD_BIN:-$NETMAP_CACHE/kind/kindnetd/kindnetd}"
 if [ -x "$KINDNETD_BIN" ]; then
-  d="$(stage_bin kindnetd "$KINDNETD_BIN" /bin/kindnetd)"
+  # /usr/bin: bookworm's /bin is a link to it (kind's manifest runs the image's /bin/kindnetd).
+  d="$(stage_bin kindnetd "$KINDNETD_BIN" /usr/bin/kindnetd)"
   iptables_layer "$d"
   build_image "$KINDNETD_IMAGE" "$(k kindnetd "$(sha256sum <"$KINDNETD_BIN")" "$iptables_rootfs")" \
     "$d" "$iptables_rootfs" "$PATH_ENV" 'ENTRYPOINT ["/bin/kindnetd"]'

@@ -20,13 +20,16 @@ docker info >/dev/null 2>&1 || die "no Docker engine at $DOCKER_HOST: run e2e/ki
 
 # ---- inputs -------------------------------------------------------------------------------------
 declare -A BIN
-while read -r tool path; do BIN[$tool]="$path"; done < <("$REPO_ROOT/e2e/infra/go-tools.sh" kubelet kubeadm kubectl kind etcd)
+tools_out="$("$REPO_ROOT/e2e/infra/go-tools.sh" kubelet kubeadm kubectl kind etcd)" || die "go-tools.sh failed (above)"
+while read -r tool path; do BIN[$tool]="$path"; done <<<"$tools_out"
 containerd_dir="$(GO_TAGS="no_btrfs no_devmapper no_zfs" \
   GO_LDFLAGS="-X github.com/containerd/containerd/version.Version=$CONTAINERD_VERSION -X github.com/containerd/containerd/version.Revision=go-module" \
   "$KIND_DIR/images/go-bin.sh" containerd "github.com/containerd/containerd@$CONTAINERD_VERSION" \
   github.com/containerd/containerd/cmd/containerd github.com/containerd/containerd/cmd/ctr \
   github.com/containerd/containerd/cmd/containerd-shim-runc-v2)"
-mapfile -t IMAGES < <("$KIND_DIR/images/component-images.sh")
+images_out="$("$KIND_DIR/images/component-images.sh")" || die "component-images.sh failed (above)"
+mapfile -t IMAGES <<<"$images_out"
+[ ${#IMAGES[@]} -ge 7 ] || die "component-images.sh gave only ${#IMAGES[@]} images"
 node_rootfs="$("$KIND_DIR/images/rootfs.sh" kind-node \
   systemd,dbus,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,bash,ca-certificates,curl,jq,procps,runc,containernetworking-plugins,socat,ipset,iputils-ping,tcpdump)"
 KIND_MOD="$NETMAP_CACHE/go/mod/sigs.k8s.io/kind@$KIND_VERSION"
