@@ -21,9 +21,11 @@ rootfs="$("$KIND_DIR/images/rootfs.sh" netmap-base iproute2,iptables,nftables,ip
 # Cached by the committed tree (not for a work-tree build): same HEAD tree, same image.
 key=""
 if [ "${NETMAP_IMAGE_SOURCE:-head}" != worktree ]; then
-  KEY_EXTRA="$(git -C "$REPO_ROOT" rev-parse 'HEAD^{tree}') $rootfs $node_version" key="$(key_of "$0")"
+  # Only what the image is made of: the shipped workspaces, the manifests and the compiler settings.
+  inputs="$(git -C "$REPO_ROOT" ls-tree HEAD operator kubectl-plugin package.json package-lock.json tsconfig.base.json)"
+  KEY_EXTRA="$inputs $rootfs $node_version" key="$(key_of "$0")"
   if [ "$(docker image inspect --format '{{index .Config.Labels "netmap.key"}}' "$TAG" 2>/dev/null)" = "$key" ]; then
-    log "netmap image $TAG: cached (tree $(git -C "$REPO_ROOT" rev-parse --short 'HEAD^{tree}'))"
+    log "netmap image $TAG: cached (its sources are unchanged since it was built)"
     echo "$TAG"
     exit 0
   fi

@@ -68,6 +68,12 @@ install -m 0755 "$F"/kind/bin/* "$R/kind/bin/"
 install -m 0644 "$F"/LICENSES/* "$R/LICENSES/"
 install -m 0644 "$F"/etc/crictl.yaml "$R/etc/"
 install -m 0644 "$F"/etc/containerd/* "$R/etc/containerd/"
+# The node has no CAP_SYS_RESOURCE here (docker/runc-shim), so nothing in it may lower an
+# oom_score_adj below its own: containerd must clamp the scores the kubelet asks for (kube-system
+# pods ask for -997) instead of failing every sandbox with runc's "can't get final child's PID from
+# pipe". The setting kind's entrypoint turns on for rootless nodes, for the same reason.
+sed -i 's/^\( *restrict_oom_score_adj = \)false/\1true/' "$R/etc/containerd/config.toml"
+grep -q '^ *restrict_oom_score_adj = true' "$R/etc/containerd/config.toml" || die "could not set restrict_oom_score_adj in kind's containerd config"
 install -m 0644 "$F"/etc/default/* "$R/etc/default/"
 install -m 0644 "$F"/etc/sysctl.d/* "$R/etc/sysctl.d/"
 find "$F/etc/systemd/system" -maxdepth 1 -type f -exec install -m 0644 {} "$R/etc/systemd/system/" \;
@@ -141,5 +147,9 @@ mkdir -p "$STAGE/build"
 printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$NODE_IMAGE-imported" >"$STAGE/build/Dockerfile"
 DOCKER_BUILDKIT=0 docker build -q -t "$NODE_IMAGE" "$STAGE/build" >/dev/null
 docker rmi "$NODE_IMAGE-imported" >/dev/null
+# Older node images and replaced layers of our own engine go (1.4 GB each); one in use stays.
+docker images --format '{{.Repository}}:{{.Tag}}' netmap.local/kind-node | grep -vxF "$NODE_IMAGE" |
+  xargs -r docker rmi >/dev/null 2>&1 || true
+docker image prune -f >/dev/null
 log "node image $NODE_IMAGE: $(docker image inspect --format '{{.Size}}' "$NODE_IMAGE" | numfmt --to=iec) in $(($(date +%s) - start)) s"
 echo "$NODE_IMAGE"
