@@ -6,6 +6,7 @@
  * otherwise. The snapshots stay in the output directory for more traces.
  *
  *   sudo npm run demo [-- --out /tmp/netmap-demo] [-- --output text|json|yaml|mermaid]
+ *   sudo npm run demo -- --online    the same cluster-side: API server, operator, probes (e2e/operator/demo.ts)
  */
 import { spawnSync } from "node:child_process";
 import { rm } from "node:fs/promises";
@@ -23,8 +24,13 @@ async function main(): Promise<number> {
       out: { type: "string", default: "/tmp/netmap-demo" },
       output: { type: "string", short: "o" },
       quiet: { type: "boolean", default: false },
+      online: { type: "boolean", default: false },
     },
   });
+  if (values.online) {
+    const { onlineDemo } = await import("../operator/demo.js");
+    return onlineDemo({ quiet: values.quiet, ...(values.output ? { output: values.output } : {}) });
+  }
   if (process.getuid?.() !== 0) {
     process.stderr.write(
       "netmap demo: the kernel lab creates network namespaces and needs root: sudo npm run demo\n",

@@ -11,12 +11,13 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import type { NetworkTrace } from "@netmap/api";
 import { type ControlPlane, execOk } from "../control-plane/index.js";
+import { repoRoot } from "../control-plane/tools.js";
 import type { Lab } from "../lab/lab.js";
 import type { LabServices } from "../lab/services.js";
 
 export const OPERATOR_NAMESPACE = "netmap";
 export const LAB_NAMESPACE = "netmap-lab";
-const REPO = new URL("../../", import.meta.url).pathname;
+const REPO = repoRoot();
 
 /** `helm template` of charts/netmap (CRDs included), as the end-to-end tests apply it. */
 export async function renderChart(helm: string): Promise<string> {

@@ -5,129 +5,24 @@
  * with its own ServiceAccount token. Every trace is created as a NetworkTrace object and must give
  * the same hops, verdict and findings as the offline trace of the same lab.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type NetworkTrace, traceResultOf } from "@netmap/api";
-import {
-  assembleNodeState,
-  clusterFactsFromNodes,
-  type NodeState,
-  type Packet,
-  type TraceResult,
-  trace,
-} from "@netmap/core";
-import { collectNode } from "@netmap/probe";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { CommandError, type ControlPlane, startControlPlane } from "../control-plane/index.js";
-import { createLab, type Lab } from "../lab/lab.js";
-import { installServices, type LabServices, SERVICE_PORT } from "../lab/services.js";
-import {
-  apply,
-  describeLab,
-  LAB_NAMESPACE,
-  OPERATOR_NAMESPACE,
-  type Proc,
-  renderChart,
-  runTrace,
-  startOperator,
-  startProbe,
-  waitFinished,
-} from "./cluster.js";
+import { readFileSync } from "node:fs";
+import type { Packet } from "@netmap/core";
+import { describe, expect, it } from "vitest";
+import { CommandError } from "../control-plane/index.js";
+import { SERVICE_PORT } from "../lab/services.js";
+import { apply, LAB_NAMESPACE, OPERATOR_NAMESPACE, runTrace } from "./cluster.js";
+import { afterStateTtl, comparable, offlineTrace, onlineFixture, resultOf } from "./fixture.js";
 
-const dir = mkdtempSync(join(tmpdir(), "netmap-online-"));
-let cp: ControlPlane;
-let lab: Lab;
-let services: LabServices;
-const procs: Proc[] = [];
-const probes = new Map<string, Proc>();
-let operator: Proc;
-
-beforeAll(async () => {
-  const tools = inject("netmapTools");
-  cp = await startControlPlane({
-    tools: {
-      kubeApiserver: tools["kube-apiserver"] as string,
-      kubectl: tools.kubectl as string,
-      etcd: tools.etcd as string,
-    },
-  });
-  lab = await createLab({ name: "cponline", nodes: 3, podsPerNode: 2, overlay: "vxlan" });
-  services = await installServices(lab, "iptables");
-  await cp.kubectl(["create", "namespace", OPERATOR_NAMESPACE]);
-  await cp.kubectl(["apply", "--server-side", "-f", "-"], { input: await renderChart(tools.helm as string) });
-  await cp.kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/networktraces.netmap.io",
-    "crd/networktracesegments.netmap.io",
-  ]);
-  await describeLab(cp, lab, services);
-  operator = await startOperator(cp, dir);
-  procs.push(operator);
-  for (const n of lab.nodes) {
-    const p = await startProbe(cp, lab, n.name, dir);
-    probes.set(n.name, p);
-    procs.push(p);
-  }
-}, 240_000);
-
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  await lab?.destroy();
-  await cp?.stop();
-});
-
-/** The offline trace of the same lab: every node captured whole (as `kubectl netmap snapshot` does). */
-async function offline(packet: Packet, endpoint?: number): Promise<TraceResult> {
-  const pods = lab.pods.map((p) => ({ namespace: p.namespace, name: p.name, ips: [p.ip] }));
-  const nodes: NodeState[] = [];
-  for (const n of lab.nodes)
-    nodes.push(
-      assembleNodeState(await collectNode({ node: n.name, hostNetns: `/var/run/netns/${n.netns}`, pods })),
-    );
-  return trace({
-    nodes,
-    facts: clusterFactsFromNodes(nodes),
-    packet,
-    ...(endpoint !== undefined ? { endpoint } : {}),
-  });
-}
-
-/**
- * The probe reads iptables chain by chain (`iptables -S CHAIN -v`), a snapshot reads `iptables-save
- * -c`: the same rule, printed two ways, with line numbers of their own listings. Evidence becomes
- * the rule itself; everything else must be equal.
- */
-function comparable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(comparable);
-  if (value === null || typeof value !== "object") return value;
-  const o = value as Record<string, unknown>;
-  if (typeof o.source === "string" && typeof o.text === "string" && /^iptables/.test(o.source))
-    return o.text.replace(/^\[\d+:\d+\] /, "").replace(/ -c \d+ \d+/, "");
-  if (typeof o.source === "string" && typeof o.text === "string" && /^(nft |netlink )/.test(o.source))
-    return o.text;
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, comparable(v)]));
-}
-
-function resultOf(t: NetworkTrace): TraceResult {
-  const r = traceResultOf(t);
-  if (!r) throw new Error(`trace ${t.metadata.name} has no result: ${t.status?.phase} ${t.status?.message}`);
-  return r;
-}
-
-const pod = (name: string) => {
-  const p = lab.pods.find((x) => x.name === name);
-  if (!p) throw new Error(`no lab pod ${name}: ${lab.pods.map((x) => x.name).join(", ")}`);
-  return p;
-};
+const f = onlineFixture({ labName: "cponline", overlay: "vxlan", mode: "iptables" });
+const offline = (packet: Packet, endpoint?: number) => offlineTrace(f.lab, packet, endpoint);
+const pod = (name: string) => f.pod(name);
 
 describe("NetworkTrace online over the kernel lab", () => {
   it("traces pod → pod on the same node as the offline trace does", async () => {
-    const [a, b] = [lab.pods[0], lab.pods[1]];
+    const [a, b] = [f.lab.pods[0], f.lab.pods[1]];
     if (!a || !b || a.node !== b.node) throw new Error("the lab's first two pods share a node");
     const t0 = Date.now();
-    const t = await runTrace(cp, "same-node", {
+    const t = await runTrace(f.cp, "same-node", {
       source: { pod: a.name },
       destination: { pod: b.name },
       protocol: "tcp",
@@ -145,10 +40,10 @@ describe("NetworkTrace online over the kernel lab", () => {
   });
 
   it("traces pod → pod across nodes over VXLAN, both directions, as the offline trace does", async () => {
-    const a = lab.pods[0];
-    const b = lab.pods.find((p) => p.node !== a?.node);
+    const a = f.lab.pods[0];
+    const b = f.lab.pods.find((p) => p.node !== a?.node);
     if (!a || !b) throw new Error("no cross-node pair");
-    const t = await runTrace(cp, "cross-node", {
+    const t = await runTrace(f.cp, "cross-node", {
       source: { pod: a.name },
       destination: { pod: b.name },
       protocol: "tcp",
@@ -161,7 +56,7 @@ describe("NetworkTrace online over the kernel lab", () => {
     expect(nodes.size).toBe(2);
     expect(t.status?.nodes?.some((n) => n.direction === "reply")).toBe(true);
     const segments = JSON.parse(
-      await cp.kubectl([
+      await f.cp.kubectl([
         "get",
         "networktracesegments",
         "-n",
@@ -179,15 +74,15 @@ describe("NetworkTrace online over the kernel lab", () => {
   it("traces pod → Service (kube-proxy iptables rules) to the endpoint asked for, as the offline trace does", async () => {
     const a = pod("pod-1-2");
     for (const endpoint of [1, 2]) {
-      const t = await runTrace(cp, `svc-web-${endpoint}`, {
+      const t = await runTrace(f.cp, `svc-web-${endpoint}`, {
         source: { pod: a.name },
-        destination: { service: services.web.model.name },
+        destination: { service: f.services.web.model.name },
         protocol: "tcp",
         port: SERVICE_PORT,
         endpoint,
       });
       const want = await offline(
-        { protocol: "tcp", src: a.ip, dst: services.web.clusterIP, sport: 40000, dport: SERVICE_PORT },
+        { protocol: "tcp", src: a.ip, dst: f.services.web.clusterIP, sport: 40000, dport: SERVICE_PORT },
         endpoint,
       );
       expect(t.status?.phase, t.status?.message).toBe("Succeeded");
@@ -199,16 +94,16 @@ describe("NetworkTrace online over the kernel lab", () => {
 
   it("traces pod → Service without endpoints to kube-proxy's REJECT, as the offline trace does", async () => {
     const a = pod("pod-1-2");
-    const t = await runTrace(cp, "svc-empty", {
+    const t = await runTrace(f.cp, "svc-empty", {
       source: { pod: a.name },
-      destination: { service: services.empty.model.name },
+      destination: { service: f.services.empty.model.name },
       protocol: "tcp",
       port: SERVICE_PORT,
     });
     const want = await offline({
       protocol: "tcp",
       src: a.ip,
-      dst: services.empty.clusterIP,
+      dst: f.services.empty.clusterIP,
       sport: 40000,
       dport: SERVICE_PORT,
     });
@@ -219,14 +114,13 @@ describe("NetworkTrace online over the kernel lab", () => {
   });
 
   it("stops at an injected fault (the destination's veth down) as the offline trace does", async () => {
-    const a = lab.pods[0];
-    const b = lab.pods.find((p) => p.node !== a?.node);
+    const a = f.lab.pods[0];
+    const b = f.lab.pods.find((p) => p.node !== a?.node);
     if (!a || !b) throw new Error("no cross-node pair");
-    await lab.setLinkDown(b.nodeNetns, b.hostVeth);
-    // A probe reuses one read of its node for 1 s (--state-ttl-ms): let the reads before the fault expire.
-    await new Promise((r) => setTimeout(r, 1100));
+    await f.lab.setLinkDown(b.nodeNetns, b.hostVeth);
+    await afterStateTtl();
     try {
-      const t = await runTrace(cp, "fault-link-down", {
+      const t = await runTrace(f.cp, "fault-link-down", {
         source: { pod: a.name },
         destination: { pod: b.name },
         protocol: "icmp",
@@ -236,19 +130,49 @@ describe("NetworkTrace online over the kernel lab", () => {
       expect(comparable(resultOf(t))).toEqual(comparable(want));
       expect(t.status?.verdict).not.toBe("Delivered");
     } finally {
-      await lab.setLinkUp(b.nodeNetns, b.hostVeth);
+      await f.lab.setLinkUp(b.nodeNetns, b.hostVeth);
+    }
+  });
+
+  it("finds the reply-direction failure of a Service whose endpoint shares the client's bridge with br_netfilter off, as the offline trace does", async () => {
+    const client = pod("pod-1-2");
+    const node = f.lab.nodes[0];
+    if (!node?.bridgeNfCallIptables) throw new Error("this kernel has no bridge-nf-call-iptables in a netns");
+    await f.lab.setSysctl(node.netns, "net.bridge.bridge-nf-call-iptables", "0");
+    try {
+      await afterStateTtl();
+      // Endpoint 0 of web is pod-1-1, on the client's own bridge.
+      const t = await runTrace(f.cp, "reply-br-netfilter-off", {
+        source: { pod: client.name },
+        destination: { service: f.services.web.model.name },
+        protocol: "tcp",
+        port: SERVICE_PORT,
+        endpoint: 0,
+      });
+      const want = await offline(
+        { protocol: "tcp", src: client.ip, dst: f.services.web.clusterIP, sport: 40000, dport: SERVICE_PORT },
+        0,
+      );
+      expect(t.status?.phase, t.status?.message).toBe("Succeeded");
+      expect(comparable(resultOf(t))).toEqual(comparable(want));
+      expect(t.status?.verdict).not.toBe("Delivered");
+      expect(t.status?.stoppedIn).toBe("reply");
+      expect(t.status?.findings?.map((x) => x.code)).toContain("BR_NETFILTER_OFF");
+      expect(t.status?.nodes?.some((n) => n.direction === "reply")).toBe(true);
+    } finally {
+      await f.lab.setSysctl(node.netns, "net.bridge.bridge-nf-call-iptables", "1");
     }
   });
 
   it("fails a trace whose node does not answer within its timeout, naming the node", async () => {
-    const b = lab.pods.find((p) => p.node === lab.nodes[2]?.name);
-    const a = lab.pods[0];
+    const b = f.lab.pods.find((p) => p.node === f.lab.nodes[2]?.name);
+    const a = f.lab.pods[0];
     if (!a || !b) throw new Error("no pod on node 3");
-    const probe = probes.get(b.node);
+    const probe = f.probes.get(b.node);
     await probe?.stop();
     try {
       const t0 = Date.now();
-      const t = await runTrace(cp, "no-probe", {
+      const t = await runTrace(f.cp, "no-probe", {
         source: { pod: a.name },
         destination: { pod: b.name },
         protocol: "tcp",
@@ -259,7 +183,7 @@ describe("NetworkTrace online over the kernel lab", () => {
       expect(t.status?.message).toContain(`node ${b.node} did not answer`);
       expect(t.status?.conditions?.find((c) => c.type === "Completed")?.reason).toBe("NodeDidNotAnswer");
       expect(Date.now() - t0).toBeLessThan(10_000);
-      const events = await cp.kubectl([
+      const events = await f.cp.kubectl([
         "get",
         "events",
         "-n",
@@ -271,14 +195,12 @@ describe("NetworkTrace online over the kernel lab", () => {
       ]);
       expect(events).toContain("NodeDidNotAnswer");
     } finally {
-      const p = await startProbe(cp, lab, b.node, dir);
-      probes.set(b.node, p);
-      procs.push(p);
+      await f.restartProbe(b.node);
     }
   });
 
   it("refuses an unknown pod with a close name, and invalid objects with the CEL rule's message", async () => {
-    const t = await runTrace(cp, "typo", {
+    const t = await runTrace(f.cp, "typo", {
       source: { pod: "pod-1-l" },
       destination: { pod: "pod-2-1" },
       protocol: "tcp",
@@ -288,7 +210,7 @@ describe("NetworkTrace online over the kernel lab", () => {
     expect(t.status?.message).toMatch(/source pod netmap-lab\/pod-1-l not found; did you mean pod-1-1/);
     const bad = async (spec: unknown): Promise<string> => {
       try {
-        await cp.kubectl(["create", "-f", "-"], {
+        await f.cp.kubectl(["create", "-f", "-"], {
           input: JSON.stringify({
             apiVersion: "netmap.io/v1alpha1",
             kind: "NetworkTrace",
@@ -320,7 +242,7 @@ describe("NetworkTrace online over the kernel lab", () => {
   });
 
   it("shows the printer columns in kubectl get ntrace", async () => {
-    const out = await cp.kubectl(["get", "ntrace", "-n", LAB_NAMESPACE]);
+    const out = await f.cp.kubectl(["get", "ntrace", "-n", LAB_NAMESPACE]);
     const header = out.split("\n")[0] ?? "";
     expect(header.split(/\s+/)).toEqual(["NAME", "SOURCE", "DESTINATION", "PHASE", "VERDICT", "HOPS", "AGE"]);
     expect(out).toMatch(/cross-node\s+netmap-lab\/pod-1-1 \(10\.244\.1\.\d+ on node-1\)/);
@@ -328,9 +250,9 @@ describe("NetworkTrace online over the kernel lab", () => {
   });
 
   it("deletes a finished trace and its segments after its time-to-live", async () => {
-    const [a, b] = [lab.pods[0], lab.pods[1]];
+    const [a, b] = [f.lab.pods[0], f.lab.pods[1]];
     if (!a || !b) throw new Error("no pods");
-    const t = await runTrace(cp, "short-lived", {
+    const t = await runTrace(f.cp, "short-lived", {
       source: { pod: a.name },
       destination: { pod: b.name },
       protocol: "icmp",
@@ -339,7 +261,7 @@ describe("NetworkTrace online over the kernel lab", () => {
     expect(t.status?.phase).toBe("Succeeded");
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const left = await cp.kubectl([
+      const left = await f.cp.kubectl([
         "get",
         "ntrace,ntseg",
         "-n",
@@ -349,7 +271,7 @@ describe("NetworkTrace online over the kernel lab", () => {
         "-o",
         "name",
       ]);
-      const trace = await cp.kubectl([
+      const trace = await f.cp.kubectl([
         "get",
         "ntrace",
         "short-lived",
@@ -368,7 +290,7 @@ describe("NetworkTrace online over the kernel lab", () => {
   it("deploys the probe DaemonSet from its configuration, rolls it on a change, removes it with the configuration", async () => {
     const get = async () =>
       JSON.parse(
-        (await cp.kubectl([
+        (await f.cp.kubectl([
           "get",
           "daemonset",
           "netmap-probe",
@@ -406,12 +328,12 @@ describe("NetworkTrace online over the kernel lab", () => {
     ]);
     const hash = ds?.spec.template.metadata.annotations["netmap.io/config-hash"];
     const cm = JSON.parse(
-      await cp.kubectl(["get", "configmap", "netmap-probe", "-n", OPERATOR_NAMESPACE, "-o", "json"]),
+      await f.cp.kubectl(["get", "configmap", "netmap-probe", "-n", OPERATOR_NAMESPACE, "-o", "json"]),
     ) as {
       data: Record<string, string>;
     };
     const changed = (cm.data["probe.yaml"] ?? "").replace("logLevel: info", "logLevel: debug");
-    await apply(cp, [
+    await apply(f.cp, [
       {
         apiVersion: "v1",
         kind: "ConfigMap",
@@ -428,13 +350,13 @@ describe("NetworkTrace online over the kernel lab", () => {
       (d) => d?.spec.template.metadata.annotations["netmap.io/config-hash"] !== hash,
     );
     expect(rolled?.spec.template.spec.containers[0]?.command).toContain("--log-level=debug");
-    await cp.kubectl(["delete", "configmap", "netmap-probe", "-n", OPERATOR_NAMESPACE]);
+    await f.cp.kubectl(["delete", "configmap", "netmap-probe", "-n", OPERATOR_NAMESPACE]);
     await until(get, (d) => d === null);
   });
 
   it("serves its metrics: traces by verdict, durations, per-node answer latency", async () => {
     const m = /"msg":"serving \/metrics, \/healthz, \/readyz".*"port":(\d+)/.exec(
-      readFileSync(operator.log, "utf8"),
+      readFileSync(f.operator.log, "utf8"),
     );
     expect(m).not.toBeNull();
     const base = `http://127.0.0.1:${m?.[1]}`;
@@ -446,5 +368,3 @@ describe("NetworkTrace online over the kernel lab", () => {
     expect(text).toMatch(/netmap_workqueue_depth\{queue="networktraces"\} 0/);
   });
 });
-
-void waitFinished;

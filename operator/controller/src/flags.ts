@@ -20,7 +20,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Fla
     metricsPort: 8080,
     leaderElect: true,
     leaseName: "netmap-operator",
-    workers: 8,
+    workers: 16,
     logLevel: "info",
   };
   for (let i = 0; i < argv.length; i++) {

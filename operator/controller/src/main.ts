@@ -7,7 +7,7 @@
  *   --metrics-addr HOST:PORT  /metrics, /healthz, /readyz (default 0.0.0.0:8080; port 0 picks one)
  *   --leader-elect=false    skip the Lease (one replica only)
  *   --lease-name NAME       default netmap-operator
- *   --workers N             concurrent trace reconciles (default 8)
+ *   --workers N             concurrent trace reconciles (default 16)
  *   --log-level LEVEL       debug, info, warn, error (default info)
  */
 import { hostname } from "node:os";

@@ -48,7 +48,7 @@ export interface OperatorOptions {
   nextStep: NextStep;
   metrics: OperatorMetrics;
   log: Logger;
-  /** Concurrent trace reconciles (each object has at most one in flight). Default 8. */
+  /** Concurrent trace reconciles (each object has at most one in flight). Default 16. */
   workers?: number;
   /** The component name on Events. */
   component?: string;
@@ -254,7 +254,7 @@ export class Operator {
       log.warn("orphan sweep failed", { error: errorMessage(err) }),
     );
     const traces = this.traceQueue.run(
-      this.o.workers ?? 8,
+      this.o.workers ?? 16,
       async (k) => {
         const [ns, name] = split(k);
         const r = await this.traceReconciler.reconcile(ns, name);

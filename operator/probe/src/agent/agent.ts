@@ -16,7 +16,7 @@ import {
   SEGMENT_NODE_FIELD,
   VERSION,
 } from "@netmap/api";
-import type { KubeClient, WatchEvent } from "./kube-client.js";
+import { ApiError, type KubeClient, type WatchEvent } from "./kube-client.js";
 import type { ProbeLogger } from "./log.js";
 import { NodeStateCache, nodeCollector, type WalkNode, walkSegment } from "./walk-segment.js";
 
@@ -185,16 +185,26 @@ export class ProbeAgent {
       };
       this.o.log.error("walk failed", { segment: name, error: message });
     }
-    try {
-      await this.o.client.mergePatch(
-        `/apis/${GROUP}/${VERSION}/namespaces/${seg.metadata.namespace}/${NETWORK_TRACE_SEGMENT.plural}/${seg.metadata.name}/status`,
-        { status },
-      );
-      this.answered.add(seg.metadata.uid ?? "");
-      this.walked++;
-    } catch (err) {
-      // The trace may be gone (404): nothing to answer. Otherwise the next list offers it again.
-      this.o.log.warn("could not write the segment's status", { segment: name, error: String(err) });
+    const path = `/apis/${GROUP}/${VERSION}/namespaces/${seg.metadata.namespace}/${NETWORK_TRACE_SEGMENT.plural}/${seg.metadata.name}/status`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.o.client.mergePatch(path, { status });
+        this.answered.add(seg.metadata.uid ?? "");
+        this.walked++;
+        return;
+      } catch (err) {
+        // Throttled (429), the server busy or restarting (5xx, no connection): try again, a few
+        // times. Anything else (404: the trace is gone; 403; 422) is final for this walk.
+        const status = err instanceof ApiError ? err.status : 0;
+        const retry = (status === 0 || status === 429 || status >= 500) && attempt < 6 && !this.stopped;
+        this.o.log.warn("could not write the segment's status", {
+          segment: name,
+          error: String(err),
+          ...(retry ? { retryMs: 200 * 2 ** (attempt - 1) } : {}),
+        });
+        if (!retry) return;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+      }
     }
   }
 }
