@@ -121,16 +121,17 @@ iptables_layer() { # DIR : adds iptables-wrapper to DIR and the alternatives' li
 
 PATH_ENV='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 k() { KEY_EXTRA="$*" key_of "$0" "$KIND_DIR/lib.sh"; } # key of this script, lib.sh and the words
+sum() { sha256sum "$1" | cut -c1-16; } # a binary's content (rebuilt but identical: same key)
 
 # ---- the images -----------------------------------------------------------------------------------
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
   d="$(stage_bin "$c" "${BIN[$c]}" "/usr/local/bin/$c")"
-  build_image "registry.k8s.io/$c:$K8S_VERSION" "$(k "$c" "${BIN[$c]}" "$(stat -c %Y "${BIN[$c]}")")" "$d" "" \
+  build_image "registry.k8s.io/$c:$K8S_VERSION" "$(k "$c" "$(sum "${BIN[$c]}")")" "$d" "" \
     "$PATH_ENV" "ENTRYPOINT [\"/usr/local/bin/$c\"]"
 done
 
 d="$(stage_bin etcd "${BIN[etcd]}" /usr/local/bin/etcd)"
-build_image "registry.k8s.io/etcd:$ETCD_IMAGE_TAG" "$(k etcd "${BIN[etcd]}" "$(stat -c %Y "${BIN[etcd]}")")" "$d" "" \
+build_image "registry.k8s.io/etcd:$ETCD_IMAGE_TAG" "$(k etcd "$(sum "${BIN[etcd]}")")" "$d" "" \
   "$PATH_ENV" 'CMD ["/usr/local/bin/etcd"]'
 
 d="$(stage_bin coredns "$coredns_dir/coredns" /coredns)"
@@ -144,7 +145,7 @@ build_image "registry.k8s.io/pause:$PAUSE_VERSION" "$(k pause "$pause_bin")" "$d
 d="$(stage_bin kube-proxy "${BIN[kube-proxy]}" /usr/local/bin/kube-proxy)"
 iptables_layer "$d"
 build_image "registry.k8s.io/kube-proxy:$K8S_VERSION" \
-  "$(k kube-proxy "${BIN[kube-proxy]}" "$(stat -c %Y "${BIN[kube-proxy]}")" "$iptables_rootfs" "$(key_of "$KIND_DIR/images/iptables-wrapper")")" \
+  "$(k kube-proxy "$(sum "${BIN[kube-proxy]}")" "$iptables_rootfs" "$(key_of "$KIND_DIR/images/iptables-wrapper")")" \
   "$d" "$iptables_rootfs" "$PATH_ENV" 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]'
 
 d="$(stage_bin flannel "$flanneld_dir/flannel" /opt/bin/flanneld)"
@@ -166,7 +167,7 @@ if [ -x "$KINDNETD_BIN" ]; then
   # /usr/bin: bookworm's /bin is a link to it (kind's manifest runs the image's /bin/kindnetd).
   d="$(stage_bin kindnetd "$KINDNETD_BIN" /usr/bin/kindnetd)"
   iptables_layer "$d"
-  build_image "$KINDNETD_IMAGE" "$(k kindnetd "$(sha256sum <"$KINDNETD_BIN")" "$iptables_rootfs")" \
+  build_image "$KINDNETD_IMAGE" "$(k kindnetd "$(sum "$KINDNETD_BIN")" "$iptables_rootfs")" \
     "$d" "$iptables_rootfs" "$PATH_ENV" 'ENTRYPOINT ["/bin/kindnetd"]'
 else
   log "kindnetd: no binary at $KINDNETD_BIN: the offline kindnet network is not available (flannel is)"

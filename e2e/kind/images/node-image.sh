@@ -35,7 +35,7 @@ node_rootfs="$("$KIND_DIR/images/rootfs.sh" kind-node \
 KIND_MOD="$NETMAP_CACHE/go/mod/sigs.k8s.io/kind@$KIND_VERSION"
 [ -d "$KIND_MOD/images/base/files" ] || die "no $KIND_MOD/images/base/files: go-tools.sh kind should have downloaded the sigs.k8s.io/kind module"
 
-key="$(KEY_EXTRA="$(printf '%s\n' "${IMAGES[@]}") $containerd_dir $node_rootfs $(for t in kubelet kubeadm kubectl; do stat -c '%n %Y %s' "${BIN[$t]}"; done)" \
+key="$(KEY_EXTRA="$(printf '%s\n' "${IMAGES[@]}") $containerd_dir $node_rootfs $(for t in kubelet kubeadm kubectl; do sha256sum "${BIN[$t]}"; done)" \
   key_of "$0" "$KIND_DIR/lib.sh")"
 NODE_IMAGE="netmap.local/kind-node:$K8S_VERSION-$key"
 if docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then
@@ -145,7 +145,8 @@ tar --numeric-owner --xattrs -C "$R" -c . |
 # docker 20.10 refuses STOPSIGNAL in `import --change`: one more layer-less build step sets it.
 mkdir -p "$STAGE/build"
 printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$NODE_IMAGE-imported" >"$STAGE/build/Dockerfile"
-DOCKER_BUILDKIT=0 docker build -q -t "$NODE_IMAGE" "$STAGE/build" >/dev/null
+DOCKER_BUILDKIT=0 docker build -q -t "$NODE_IMAGE" "$STAGE/build" >/dev/null 2>"$STAGE/build.log" ||
+  { cat "$STAGE/build.log" >&2; die "docker build of the STOPSIGNAL layer failed"; }
 docker rmi "$NODE_IMAGE-imported" >/dev/null
 # Older node images and replaced layers of our own engine go (1.4 GB each); one in use stays.
 docker images --format '{{.Repository}}:{{.Tag}}' netmap.local/kind-node | grep -vxF "$NODE_IMAGE" |
