@@ -1,13 +1,21 @@
 /**
- * Errors a user can act on, and the exit codes kubectl-netmap uses:
- * 0 success, 1 usage or input (bad flag, unknown address, unreadable snapshot), 2 the trace failed to run.
+ * Errors a user can act on, and the exit codes kubectl-netmap uses: 0 success (for a trace:
+ * Delivered both ways), 1 usage or input (bad flag, unknown pod, unreadable snapshot), 2 the trace
+ * could not run (no operator, no permission, API server unreachable, a node did not answer), and
+ * for a finished trace whose packet did not get through: 3 Dropped, 4 Rejected, 5 Unknown (the
+ * state needed was missing); 130 interrupted (Ctrl-C).
  */
+import type { Verdict } from "@netmap/core";
 
 /** Exit codes of kubectl-netmap. */
 export const ExitCode = {
   ok: 0,
   usage: 1,
   traceFailed: 2,
+  dropped: 3,
+  rejected: 4,
+  unknown: 5,
+  interrupted: 130,
 } as const;
 
 /** The exit code type. */
@@ -39,6 +47,36 @@ export class TraceFailedError extends CliError {
   override readonly name = "TraceFailedError";
   constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
     super(message, { ...opts, exitCode: ExitCode.traceFailed });
+  }
+}
+
+/** The exit code for a finished trace's verdict: 0 only when delivered both ways. */
+export function verdictExitCode(verdict: Verdict): ExitCodeValue {
+  switch (verdict) {
+    case "Delivered":
+      return ExitCode.ok;
+    case "Dropped":
+      return ExitCode.dropped;
+    case "Rejected":
+      return ExitCode.rejected;
+    case "Unknown":
+      return ExitCode.unknown;
+  }
+}
+
+/** Ends a command with a verdict's exit code; the result is already printed, so main prints nothing. */
+export class VerdictExit extends CliError {
+  override readonly name = "VerdictExit";
+  constructor(readonly verdict: Verdict) {
+    super(`the verdict is ${verdict}`, { exitCode: verdictExitCode(verdict) });
+  }
+}
+
+/** The user interrupted (Ctrl-C) before the trace finished (exit 130). */
+export class InterruptedError extends CliError {
+  override readonly name = "InterruptedError";
+  constructor(message: string) {
+    super(message, { exitCode: ExitCode.interrupted });
   }
 }
 

@@ -1,4 +1,4 @@
-/** kubectl's own flags, with kubectl's names and semantics: -n, --context, --kubeconfig (+ KUBECONFIG), -A. */
+/** kubectl's own flags, with kubectl's names and semantics: -n, --context, --kubeconfig, -A. */
 import { type Command, Option } from "commander";
 
 /** The kubectl flags a command was given, merged with those given before the subcommand. */
@@ -6,7 +6,10 @@ export interface KubeFlags {
   /** -n/--namespace; undefined means "the context's namespace" (kubectl's default). */
   namespace?: string;
   context?: string;
-  /** --kubeconfig, else $KUBECONFIG, else undefined (~/.kube/config). */
+  /**
+   * --kubeconfig: that file only. Without it, the kubeconfig loader reads $KUBECONFIG (a
+   * ":"-separated list, merged) or ~/.kube/config, as kubectl does.
+   */
   kubeconfig?: string;
   /** -A/--all-namespaces, on commands that list. */
   allNamespaces: boolean;
@@ -33,16 +36,16 @@ function str(v: unknown): string | undefined {
 
 /**
  * Reads the kubectl flags of `cmd`, falling back to those given on its ancestors
- * (`kubectl netmap -n x pod …`) and to $KUBECONFIG.
+ * (`kubectl netmap -n x pod …`). $KUBECONFIG is not a flag: the kubeconfig loader merges its files.
  */
-export function kubeFlags(cmd: Command, env: NodeJS.ProcessEnv): KubeFlags {
+export function kubeFlags(cmd: Command, _env?: NodeJS.ProcessEnv): KubeFlags {
   const chain: Record<string, unknown>[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) chain.push(c.opts());
   const get = (key: string): unknown => chain.find((o) => o[key] !== undefined)?.[key];
   const flags: KubeFlags = { allNamespaces: get("allNamespaces") === true };
   const namespace = str(get("namespace"));
   const context = str(get("context"));
-  const kubeconfig = str(get("kubeconfig")) ?? str(env.KUBECONFIG);
+  const kubeconfig = str(get("kubeconfig"));
   if (namespace) flags.namespace = namespace;
   if (context) flags.context = context;
   if (kubeconfig) flags.kubeconfig = kubeconfig;

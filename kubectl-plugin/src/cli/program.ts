@@ -3,6 +3,7 @@
  * `--help`, `--version`, and errors routed to the caller's streams instead of process.exit.
  */
 import { Argument, Command } from "commander";
+import { registerGet } from "../commands/get.js";
 import { configureOnline } from "../commands/online.js";
 import { registerPod } from "../commands/pod.js";
 import { registerSnapshot } from "../commands/snapshot.js";
@@ -34,10 +35,16 @@ Examples:
   # How one pod is wired
   kubectl netmap pod pod-b --snapshots ./snap
 
-  # Online form (needs the netmap operator, coming in a later release)
-  kubectl netmap -n shop frontend-7d9 svc/cart --port 8080
+  # Online form: the netmap operator traces in the cluster
+  # (kubectl's -n, --context, --kubeconfig and KUBECONFIG apply)
+  kubectl netmap pod-a pod-b --port 8080
+  kubectl netmap -n shop frontend-7d9 svc/cart --port 8080 -o text
+  kubectl netmap pod-a 10.96.0.10 --port 80 --endpoint 1
+  kubectl netmap node/worker-1 pod-b --protocol icmp --keep
+  kubectl netmap get pod-a-to-pod-b-x7k2q -n shop    # one kept with --keep
 
-Exit codes: 0 ok, 1 usage or input error, 2 the trace could not run.`;
+Exit codes: 0 ok (a trace: delivered both ways), 1 usage or input error, 2 the
+trace could not run, 3 Dropped, 4 Rejected, 5 Unknown, 130 interrupted.`;
 
 /** Builds a fresh program writing to `io` (one per invocation: commander keeps parsed state). */
 export function buildProgram(io: Io, deps: ProgramDeps = {}): Command {
@@ -65,6 +72,7 @@ export function buildProgram(io: Io, deps: ProgramDeps = {}): Command {
   sub(registerTrace(program, io, deps));
   sub(registerPod(program, io, deps));
   sub(registerView(program, io));
+  sub(registerGet(program, io));
   sub(registerSnapshot(program, io, deps.collector));
   program
     .command("completion")

@@ -59,19 +59,26 @@ export function formatProgress(e: ProgressEvent): string {
   return `[${(e.elapsedMs / 1000).toFixed(1)}s] ${e.node ? `${e.node}: ` : ""}${e.message}`;
 }
 
-/** Runs the source and shows its result. Errors (CliError) propagate to main, which sets the exit code. */
-export async function showTrace(source: TraceSource, opts: ShowOptions, io: Io): Promise<void> {
+/**
+ * Runs the source and shows its result, and returns it (undefined when the user quit the TUI before
+ * there was one). Errors (CliError) propagate to main, which sets the exit code.
+ */
+export async function showTrace(
+  source: TraceSource,
+  opts: ShowOptions,
+  io: Io,
+): Promise<TraceResult | undefined> {
   const output = chooseOutput(opts.output, io);
   if (opts.output === "tui" && output !== "tui") {
     io.stderr.write("note: -o tui needs an interactive terminal (and no CI); printing text instead\n");
   }
   if (output === "tui") {
     const { runTui } = await import("../tui/run.js");
-    await runTui(source, { verbose: opts.verbose, env: io.env });
-    return;
+    return runTui(source, { verbose: opts.verbose, env: io.env });
   }
   const progress =
     io.stderr.isTTY === true ? (e: ProgressEvent) => io.stderr.write(`${formatProgress(e)}\n`) : () => {};
   const result = await source.run(progress);
   io.stdout.write(renderResult(result, output, outputWidth(io), opts.verbose));
+  return result;
 }

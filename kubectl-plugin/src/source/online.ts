@@ -1,13 +1,12 @@
 /**
- * The online form, `kubectl netmap <src> <dst>`: parsed and validated into an OnlineTraceRequest.
- * The operator that reconciles NetworkTrace objects comes later; until then NetworkTraceSource
- * fails clearly instead of pretending to trace.
+ * The online form's arguments, `kubectl netmap <src> <dst>`, parsed and validated into an
+ * OnlineTraceRequest: what the NetworkTrace (netmap.io/v1alpha1) it creates will ask for.
+ * ./networktrace.ts follows the object; ../kube/ talks to the API server.
  */
 import { isIP } from "node:net";
-import type { Protocol, TraceResult } from "@netmap/core";
-import { TraceFailedError, UsageError } from "../cli/errors.js";
+import type { Protocol } from "@netmap/core";
+import { UsageError } from "../cli/errors.js";
 import type { KubeFlags } from "../cli/kube-flags.js";
-import type { ProgressListener, TraceSource } from "./types.js";
 
 /** A pod named on the command line. */
 export interface PodTarget {
@@ -29,23 +28,38 @@ export interface IpTarget {
   ip: string;
 }
 
-/** What the online form traces from and to. */
-export type TraceTarget = PodTarget | ServiceTarget | IpTarget;
+/** A node's host network namespace, `node/NAME` (where hostNetwork pods run). */
+export interface NodeTarget {
+  kind: "node";
+  name: string;
+}
+
+/** What the online form traces from: a pod (hostNetwork pods too) or a node. */
+export type SourceTarget = PodTarget | NodeTarget;
+
+/** What the online form traces to. A node goes to its InternalIP. */
+export type TraceTarget = PodTarget | ServiceTarget | IpTarget | NodeTarget;
 
 /** Everything the online form needs to create a NetworkTrace (netmap.io/v1alpha1). */
 export interface OnlineTraceRequest {
-  source: PodTarget;
+  source: SourceTarget;
   destination: TraceTarget;
   protocol: Protocol;
   port?: number;
-  /** How long to wait for the operator to finish, in seconds. */
+  /** Which Service endpoint to follow: an index in rule order, or "ip:port". */
+  endpoint?: number | string;
+  /** The trace's timeoutSeconds: how long the operator may take. */
   timeoutSeconds: number;
   /** Keep the NetworkTrace object after the result is shown. */
   keep: boolean;
   kube: KubeFlags;
 }
 
+/** The CRD's bound on spec.timeoutSeconds. */
+export const MAX_TIMEOUT_SECONDS = 600;
+
 const POD_PREFIX = /^(?:pod|pods|po)\/(.+)$/;
+const NODE_PREFIX = /^(?:node|nodes|no)\/(.+)$/;
 const SVC_PREFIX = /^(?:svc|service|services)\/(.+)$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -72,17 +86,37 @@ function splitNamespaced(
   return { namespace: checkName("namespace", ns, arg), name: checkName(kind, name, arg) };
 }
 
-/** Parses a source: `pod-a`, `ns/pod-a`, `pod/pod-a` or `pod/ns/pod-a`. Sources are always pods. */
-export function parseSource(arg: string, defaultNs: string): PodTarget {
+/** Parses `node/NAME`, or undefined when `arg` names no node. */
+function parseNode(arg: string): NodeTarget | undefined {
+  const name = NODE_PREFIX.exec(arg)?.[1];
+  if (name === undefined) return undefined;
+  if (name.includes("/"))
+    throw new UsageError(`"${arg}" has too many "/": nodes have no namespace, use node/NAME`);
+  return { kind: "node", name: checkName("node", name, arg) };
+}
+
+/**
+ * Parses a source: `pod-a`, `ns/pod-a`, `pod/pod-a`, `pod/ns/pod-a` (a hostNetwork pod sends from
+ * its node's netns), or `node/NAME`.
+ */
+export function parseSource(arg: string, defaultNs: string): SourceTarget {
   if (SVC_PREFIX.test(arg))
-    throw new UsageError(`a source must be a pod, not ${arg}`, "trace from one of the Service's pods");
+    throw new UsageError(
+      `a source must be a pod or a node, not ${arg}`,
+      "trace from one of the Service's pods",
+    );
   if (isIP(arg))
-    throw new UsageError(`a source must be a pod, not the address ${arg}`, "name the pod: pod-a or ns/pod-a");
+    throw new UsageError(
+      `a source must be a pod or a node, not the address ${arg}`,
+      "name the pod (pod-a or ns/pod-a) or the node (node/NAME)",
+    );
+  const node = parseNode(arg);
+  if (node) return node;
   const rest = POD_PREFIX.exec(arg)?.[1] ?? arg;
   return { kind: "pod", ...splitNamespaced(rest, defaultNs, "pod", arg) };
 }
 
-/** Parses a destination: a pod (as for sources), `svc/name` / `svc/ns/name`, or an IP. */
+/** Parses a destination: a pod (as for sources), `svc/name` / `svc/ns/name`, `node/NAME`, or an IP. */
 export function parseDestination(arg: string, defaultNs: string): TraceTarget {
   if (isIP(arg)) return { kind: "ip", ip: arg };
   const svc = SVC_PREFIX.exec(arg)?.[1];
@@ -104,28 +138,4 @@ export function parseDuration(value: string): number {
     throw new UsageError(`invalid duration "${value}"`, 'use e.g. "30s", "2m" or "1h"');
   }
   return total;
-}
-
-/** The message the online form fails with until the operator exists. */
-export const OPERATOR_MISSING =
-  "the online form needs the netmap operator (NetworkTrace CRD netmap.io/v1alpha1), which is not installed in this build; use `kubectl netmap trace --snapshots …`";
-
-/**
- * A TraceSource that creates a NetworkTrace and watches its status. The operator issue fills it
- * in; for now it fails (exit 2) with {@link OPERATOR_MISSING}.
- */
-export class NetworkTraceSource implements TraceSource {
-  readonly description: string;
-
-  constructor(readonly request: OnlineTraceRequest) {
-    this.description = `NetworkTrace ${request.source.namespace}/${request.source.name}`;
-  }
-
-  run(_onProgress: ProgressListener): Promise<TraceResult> {
-    return Promise.reject(
-      new TraceFailedError(OPERATOR_MISSING, {
-        hint: "snapshot each node with `kubectl netmap snapshot --node <name> -o <dir>`, then trace offline",
-      }),
-    );
-  }
 }

@@ -1,7 +1,7 @@
 /**
  * The TUI around a TraceSource: a live progress line (which node is being worked on, elapsed time)
- * while the trace runs, then the TraceView. The same for offline snapshots and, later, a watched
- * NetworkTrace.
+ * while the trace runs, then the TraceView. The same for offline snapshots and a watched
+ * NetworkTrace (whose progress names the node being walked as each node's result arrives).
  */
 import type { TraceResult } from "@netmap/core";
 import { Text, useApp } from "ink";
@@ -20,6 +20,8 @@ export interface AppProps {
   onCopy: (command: string) => string;
   /** Receives the error when the source fails; the app then exits. */
   onError: (err: unknown) => void;
+  /** Receives the result when the source has one (for the exit code). */
+  onResult?: (result: TraceResult) => void;
   interactive?: boolean;
   /** Start with every hop expanded (-v). */
   expandAll?: boolean;
@@ -54,6 +56,7 @@ export function App({
   height,
   onCopy,
   onError,
+  onResult,
   interactive = true,
   expandAll = false,
   now = Date.now,
@@ -69,7 +72,11 @@ export function App({
     source
       .run((e) => live && setEvent(e))
       .then(
-        (result) => live && setDone({ result, elapsedMs: now() - started }),
+        (result) => {
+          if (!live) return;
+          onResult?.(result);
+          setDone({ result, elapsedMs: now() - started });
+        },
         (err: unknown) => {
           if (!live) return;
           onError(err);
@@ -79,7 +86,7 @@ export function App({
     return () => {
       live = false;
     };
-  }, [source, onError, exit, now, started]);
+  }, [source, onError, onResult, exit, now, started]);
 
   useEffect(() => {
     if (done) return;

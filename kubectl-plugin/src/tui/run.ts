@@ -2,6 +2,7 @@
  * Starts the Ink TUI on the process's terminal. Only imported (lazily) by commands/output.ts when
  * stdout and stdin are a terminal: nothing on the headless path loads ink or react.
  */
+import type { TraceResult } from "@netmap/core";
 import { render } from "ink";
 import { createElement } from "react";
 import type { TraceSource } from "../source/types.js";
@@ -16,9 +17,10 @@ export interface TuiOptions {
 
 /**
  * Shows the trace from `source` until the user quits. Commands queued with `c` (when the terminal
- * cannot take OSC 52) are printed after the TUI is gone. Rejects with the source's error.
+ * cannot take OSC 52) are printed after the TUI is gone. Resolves to the result (undefined when the
+ * user quit before there was one); rejects with the source's error.
  */
-export async function runTui(source: TraceSource, opts: TuiOptions): Promise<void> {
+export async function runTui(source: TraceSource, opts: TuiOptions): Promise<TraceResult | undefined> {
   const stdout = process.stdout;
   const queued: string[] = [];
   let failure: { err: unknown } | undefined;
@@ -35,7 +37,12 @@ export async function runTui(source: TraceSource, opts: TuiOptions): Promise<voi
   const onError = (err: unknown): void => {
     failure = { err };
   };
-  const element = () => createElement(App, { source, ...size(), onCopy, onError, expandAll: opts.verbose });
+  let result: TraceResult | undefined;
+  const onResult = (r: TraceResult): void => {
+    result = r;
+  };
+  const element = () =>
+    createElement(App, { source, ...size(), onCopy, onError, onResult, expandAll: opts.verbose });
   const app = render(element(), { exitOnCtrlC: true, patchConsole: false });
   const onResize = () => app.rerender(element());
   stdout.on("resize", onResize);
@@ -46,4 +53,5 @@ export async function runTui(source: TraceSource, opts: TuiOptions): Promise<voi
   }
   if (failure) throw failure.err;
   for (const c of queued) stdout.write(`${c}\n`);
+  return result;
 }

@@ -1,0 +1,24 @@
+/**
+ * Showing a NetworkTrace the cluster is working on: the same output path as the offline form, with
+ * Ctrl-C (SIGINT outside the TUI; the TUI's own Ctrl-C or `q` before the result) cancelling the
+ * wait, and the verdict as the exit code (cli/errors.ts).
+ */
+import { InterruptedError, VerdictExit } from "../cli/errors.js";
+import type { Io } from "../cli/io.js";
+import type { NetworkTraceSource } from "../source/networktrace.js";
+import { type ShowOptions, showTrace } from "./output.js";
+
+/** Shows the trace; resolves when it was Delivered both ways, else throws VerdictExit or the error. */
+export async function showNetworkTrace(source: NetworkTraceSource, show: ShowOptions, io: Io): Promise<void> {
+  const onSigint = () => source.cancel();
+  process.on("SIGINT", onSigint);
+  let result: Awaited<ReturnType<typeof showTrace>>;
+  try {
+    result = await showTrace(source, show, io);
+  } finally {
+    process.off("SIGINT", onSigint);
+    source.cancel();
+  }
+  if (!result) throw new InterruptedError(`quit before ${source.description} had a result`);
+  if (result.verdict !== "Delivered") throw new VerdictExit(result.verdict);
+}

@@ -1,0 +1,206 @@
+/**
+ * A NetworkTrace in the cluster as a TraceSource: follows the object (a watch, ../kube/traces.ts)
+ * and reports each node's progress as the operator records it in status.nodes, until the trace is
+ * Succeeded (its status carries the TraceResult the offline form renders) or Failed (status.message
+ * says why, naming the node that did not answer). Two waits end it early with what to do: nobody
+ * picked the trace up within a short grace period (no operator), and no result long after the
+ * trace's own timeout (the operator stopped answering).
+ */
+import { isFinished, type NetworkTrace, type NodeStepStatus, traceResultOf } from "@netmap/api";
+import type { TraceResult } from "@netmap/core";
+import { type CliError, InterruptedError, TraceFailedError, UsageError } from "../cli/errors.js";
+import type { Cluster } from "../kube/cluster.js";
+import { type FollowStats, followTrace, TraceDeletedError } from "../kube/traces.js";
+import { type ProgressListener, progressReporter, type TraceSource } from "./types.js";
+
+/** How long a new trace may stay without a phase before we say no operator answers. */
+export const OPERATOR_GRACE_MS = 10_000;
+/** How long past the trace's own timeout we wait for the operator to fail it. */
+export const DEADLINE_SLACK_MS = 15_000;
+
+/** Failed reasons that come from what the user asked for (exit 1), not from the cluster (exit 2). */
+const INPUT_REASONS = new Set([
+  "InvalidSpec",
+  "PodNotFound",
+  "NodeNotFound",
+  "ServiceNotFound",
+  "ServicePortNotFound",
+  "ServiceHasNoClusterIP",
+  "PodNotScheduled",
+  "PodHasNoIP",
+  "NodeHasNoAddress",
+  "AddressFamilyMismatch",
+]);
+
+const OPERATOR_PODS =
+  "kubectl get pods -A -l app.kubernetes.io/name=netmap,app.kubernetes.io/component=operator";
+
+function ref(t: NetworkTrace): string {
+  return `${t.metadata.namespace}/${t.metadata.name}`;
+}
+
+/** The node step still waiting for its probe (the last one), if any. */
+export function waitingStep(t: NetworkTrace): NodeStepStatus | undefined {
+  return (t.status?.nodes ?? []).filter((n) => n.state === "Waiting").at(-1);
+}
+
+/** One progress line from a version of the object: which node is being walked, which are done. */
+export function progressOf(t: NetworkTrace): { message: string; node?: string } {
+  const s = t.status;
+  if (!s?.phase || s.phase === "Pending")
+    return { message: `created NetworkTrace ${ref(t)}; waiting for the netmap operator` };
+  if (s.phase !== "Running") return { message: s.message ?? s.phase };
+  const nodes = s.nodes ?? [];
+  const done = nodes
+    .filter((n) => n.state === "Done")
+    .map((n) => `${n.node} ${n.direction}${n.hops !== undefined ? ` ${n.hops} hops` : ""}`);
+  const doneText = done.length > 0 ? ` · done: ${done.join(", ")}` : "";
+  const waiting = waitingStep(t);
+  if (waiting)
+    return {
+      node: waiting.node,
+      message: `step ${waiting.step} (${waiting.direction}): waiting for its probe${doneText}`,
+    };
+  return { message: `${s.message ?? "running"}${doneText}` };
+}
+
+/** The reason of the Completed condition (why a trace Failed). */
+function failReason(t: NetworkTrace): string | undefined {
+  return t.status?.conditions?.find((c) => c.type === "Completed")?.reason;
+}
+
+/** A Failed trace as an error: the operator's message, exit 1 for what the user asked, else 2. */
+export function failedError(t: NetworkTrace): CliError {
+  const message = t.status?.message ?? "the trace failed (no message)";
+  const reason = failReason(t);
+  if (reason && INPUT_REASONS.has(reason)) return new UsageError(message);
+  return new TraceFailedError(message, {
+    hint: `kubectl describe networktrace ${t.metadata.name} -n ${t.metadata.namespace} shows its conditions and events`,
+  });
+}
+
+/** Nobody wrote a phase within the grace period. */
+export function operatorMissingError(t: NetworkTrace, graceMs: number): TraceFailedError {
+  return new TraceFailedError(
+    `NetworkTrace ${ref(t)} is still Pending after ${graceMs / 1000}s: no netmap operator picked it up`,
+    {
+      hint: `is the operator running? ${OPERATOR_PODS}; its log: kubectl logs -n netmap deploy/netmap-operator; to install it: helm install netmap charts/netmap -n netmap --create-namespace`,
+    },
+  );
+}
+
+/** No result long after the trace's own timeout. */
+export function deadlineError(t: NetworkTrace, waitedMs: number): TraceFailedError {
+  const waiting = waitingStep(t);
+  const where = waiting
+    ? `node ${waiting.node} has not answered step ${waiting.step} (${waiting.direction})`
+    : `it is ${t.status?.phase ?? "Pending"}${t.status?.message ? `: ${t.status.message}` : ""}`;
+  return new TraceFailedError(
+    `NetworkTrace ${ref(t)} has no result after ${Math.round(waitedMs / 1000)}s: ${where}`,
+    {
+      hint: `${
+        waiting
+          ? `is the netmap probe running on ${waiting.node}? kubectl get pods -A -l app.kubernetes.io/component=probe --field-selector spec.nodeName=${waiting.node}; `
+          : ""
+      }the operator should have failed the trace at its timeout: ${OPERATOR_PODS}`,
+    },
+  );
+}
+
+export interface NetworkTraceSourceOptions {
+  cluster: Cluster;
+  /** The object as created (or as read, for `get`): followed from its resourceVersion. */
+  trace: NetworkTrace;
+  /** The trace's spec.timeoutSeconds; we wait that long plus DEADLINE_SLACK_MS. */
+  timeoutSeconds: number;
+  graceMs?: number;
+  slackMs?: number;
+}
+
+/** Follows one NetworkTrace to its result. */
+export class NetworkTraceSource implements TraceSource {
+  readonly description: string;
+  /** The latest version of the object seen. */
+  latest: NetworkTrace;
+  /** How following goes: watch requests, relists after 410 Gone, reconnects. */
+  readonly stats: FollowStats = { watches: 0, relists: 0, reconnects: 0 };
+  private readonly abort = new AbortController();
+
+  constructor(private readonly opts: NetworkTraceSourceOptions) {
+    this.latest = opts.trace;
+    this.description = `NetworkTrace ${ref(opts.trace)}`;
+  }
+
+  /** Stops following (Ctrl-C, the TUI quit): run rejects with InterruptedError. */
+  cancel(): void {
+    this.abort.abort();
+  }
+
+  run(onProgress: ProgressListener): Promise<TraceResult> {
+    const report = progressReporter(onProgress);
+    const graceMs = this.opts.graceMs ?? OPERATOR_GRACE_MS;
+    const waitMs = this.opts.timeoutSeconds * 1000 + (this.opts.slackMs ?? DEADLINE_SLACK_MS);
+    const started = Date.now();
+    return new Promise<TraceResult>((resolve, reject) => {
+      const follow = new AbortController();
+      let settled = false;
+      const timers: NodeJS.Timeout[] = [];
+      const settle = (f: () => void): void => {
+        if (settled) return;
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        this.abort.signal.removeEventListener("abort", onCancel);
+        follow.abort();
+        f();
+      };
+      const onCancel = () =>
+        settle(() => reject(new InterruptedError(`interrupted while ${progressOf(this.latest).message}`)));
+      this.abort.signal.addEventListener("abort", onCancel);
+      let last = "";
+      const onTrace = (t: NetworkTrace): boolean => {
+        this.latest = t;
+        const p = progressOf(t);
+        // The same version seen again (after a relist) is no news.
+        if (`${p.node}\n${p.message}` !== last) report(p.message, p.node);
+        last = `${p.node}\n${p.message}`;
+        if (!isFinished(t.status?.phase)) return false;
+        settle(() => {
+          if (t.status?.phase === "Failed") return reject(failedError(t));
+          const result = traceResultOf(t);
+          if (result) resolve(result);
+          else
+            reject(new TraceFailedError(`NetworkTrace ${ref(t)} Succeeded but its status carries no result`));
+        });
+        return true;
+      };
+      timers.push(
+        setTimeout(() => {
+          if (!this.latest.status?.phase) settle(() => reject(operatorMissingError(this.latest, graceMs)));
+        }, graceMs),
+        setTimeout(() => settle(() => reject(deadlineError(this.latest, Date.now() - started))), waitMs),
+      );
+      if (this.abort.signal.aborted) onCancel();
+      followTrace(this.opts.cluster, this.opts.trace, onTrace, {
+        signal: follow.signal,
+        stats: this.stats,
+        onReconnect: (err) =>
+          report(`lost the API server (${err instanceof Error ? err.message : String(err)}); reconnecting`),
+      }).then(
+        () =>
+          settle(() =>
+            reject(new TraceFailedError(`stopped following ${this.description} without a result`)),
+          ),
+        (err: unknown) =>
+          settle(() =>
+            reject(
+              err instanceof TraceDeletedError
+                ? new TraceFailedError(err.message, {
+                    hint: "someone deleted it, or its time-to-live ran out; create a new one",
+                  })
+                : err,
+            ),
+          ),
+      );
+    });
+  }
+}
