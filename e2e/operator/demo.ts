@@ -3,15 +3,14 @@
  * kube-apiserver and etcd (built from their Go modules, cached), a 3-node kernel lab with
  * kube-proxy's iptables rules for a few Services, applies the chart (`helm template`), starts the
  * operator and one probe per lab node (each with its own ServiceAccount token), describes the lab
- * to the API server (Nodes, Pods, Services, EndpointSlices), creates one NetworkTrace from a pod to
- * the Service netmap-lab/web, and shows the result with `kubectl netmap view` (the TUI in a
- * terminal, text when piped). Everything is torn down afterwards.
+ * to the API server (Nodes, Pods, Services, EndpointSlices), and runs `kubectl netmap pod-1-2
+ * svc/web --port 80` online (the TUI in a terminal, text when piped). Everything is torn down
+ * afterwards.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { traceResultOf } from "@netmap/api";
 import { ensureTools, startControlPlane } from "../control-plane/index.js";
 import { repoRoot } from "../control-plane/tools.js";
 import { createLab } from "../lab/lab.js";
@@ -22,7 +21,6 @@ import {
   OPERATOR_NAMESPACE,
   type Proc,
   renderChart,
-  runTrace,
   startOperator,
   startProbe,
 } from "./cluster.js";
@@ -68,29 +66,32 @@ export async function onlineDemo(opts: OnlineDemoOptions): Promise<number> {
     progress("operator and probes running", { logs: dir });
     const src = lab.pods.find((p) => p.name === "pod-1-2") ?? lab.pods[0];
     if (!src) return 1;
-    const t0 = Date.now();
-    const trace = await runTrace(cp, "demo", {
-      source: { pod: src.name },
-      destination: { service: services.web.model.name },
-      protocol: "tcp",
-      port: SERVICE_PORT,
-      endpoint: 1,
-    });
-    progress("NetworkTrace finished", {
-      phase: trace.status?.phase,
-      ms: Date.now() - t0,
-      nodes: trace.status?.nodes?.map((n) => `${n.step} ${n.node} ${n.direction}`),
-    });
-    process.stdout.write(`${await cp.kubectl(["get", "ntrace", "-n", "netmap-lab", "-o", "wide"])}\n`);
-    const result = traceResultOf(trace);
-    if (!result) {
-      process.stderr.write(`the trace failed: ${trace.status?.message}\n`);
-      return 1;
-    }
-    const file = join(dir, "demo-trace.json");
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    const args = ["view", file, ...(opts.output ? ["-o", opts.output] : [])];
+    // The real plugin, online: it creates the NetworkTrace, follows it, renders it (the TUI in a
+    // terminal, text when piped); --keep leaves the object for `kubectl get ntrace`.
+    const args = [
+      src.name,
+      `svc/${services.web.model.name}`,
+      "--port",
+      String(SERVICE_PORT),
+      "--endpoint",
+      "1",
+      "-n",
+      src.namespace,
+      "--kubeconfig",
+      cp.kubeconfigPath,
+      "--keep",
+      ...(opts.output ? ["-o", opts.output] : []),
+    ];
+    process.stderr.write(
+      `\n$ kubectl netmap ${args
+        .filter((a) => a !== cp.kubeconfigPath)
+        .join(" ")
+        .replace("--kubeconfig ", "")}\n`,
+    );
     const r = spawnSync(process.execPath, [CLI, ...args], { stdio: "inherit" });
+    process.stdout.write(
+      `\n$ kubectl get ntrace -n ${src.namespace}\n${await cp.kubectl(["get", "ntrace", "-n", src.namespace])}`,
+    );
     return r.status ?? 1;
   } finally {
     await Promise.all(procs.map((p) => p.stop()));

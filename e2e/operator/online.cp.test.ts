@@ -6,9 +6,11 @@
  * the same hops, verdict and findings as the offline trace of the same lab.
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Packet } from "@netmap/core";
 import { describe, expect, it } from "vitest";
-import { CommandError } from "../control-plane/index.js";
+import { CommandError, execCommand } from "../control-plane/index.js";
+import { repoRoot } from "../control-plane/tools.js";
 import { SERVICE_PORT } from "../lab/services.js";
 import { apply, LAB_NAMESPACE, OPERATOR_NAMESPACE, runTrace } from "./cluster.js";
 import { afterStateTtl, comparable, offlineTrace, onlineFixture, resultOf } from "./fixture.js";
@@ -16,6 +18,7 @@ import { afterStateTtl, comparable, offlineTrace, onlineFixture, resultOf } from
 const f = onlineFixture({ labName: "cponline", overlay: "vxlan", mode: "iptables" });
 const offline = (packet: Packet, endpoint?: number) => offlineTrace(f.lab, packet, endpoint);
 const pod = (name: string) => f.pod(name);
+const PLUGIN = join(repoRoot(), "kubectl-plugin/bin/kubectl-netmap.js");
 
 describe("NetworkTrace online over the kernel lab", () => {
   it("traces pod → pod on the same node as the offline trace does", async () => {
@@ -90,6 +93,48 @@ describe("NetworkTrace online over the kernel lab", () => {
       expect(comparable(resultOf(t))).toEqual(comparable(want));
       expect(t.status?.verdict).toBe("Delivered");
     }
+  });
+
+  it("kubectl netmap pod-1-2 svc/web --port 80 (the real plugin binary, online) gives the offline trace's hops", async () => {
+    const a = pod("pod-1-2");
+    const run = (output: string) =>
+      execCommand(
+        [
+          process.execPath,
+          PLUGIN,
+          a.name,
+          "svc/web",
+          "--port",
+          "80",
+          "--endpoint",
+          "1",
+          "-n",
+          LAB_NAMESPACE,
+          "--kubeconfig",
+          f.cp.kubeconfigPath,
+          "-o",
+          output,
+        ],
+        { timeoutMs: 90_000 },
+      );
+    const count = async () =>
+      (await f.cp.kubectl(["get", "ntrace", "-n", LAB_NAMESPACE, "-o", "name"])).trim().split("\n").length;
+    const before = await count();
+    const json = await run("json");
+    expect(json.code, json.stderr).toBe(0);
+    const want = await offline(
+      { protocol: "tcp", src: a.ip, dst: f.services.web.clusterIP, sport: 40000, dport: SERVICE_PORT },
+      1,
+    );
+    expect(comparable(JSON.parse(json.stdout))).toEqual(comparable(want));
+    const text = await run("text");
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/Delivered/);
+    console.log(
+      `[online] kubectl netmap ${a.name} svc/web --port 80 --endpoint 1 -n ${LAB_NAMESPACE} -o text:\n${text.stdout}`,
+    );
+    // The plugin deletes its NetworkTrace afterwards (no --keep).
+    expect(await count()).toBe(before);
   });
 
   it("traces pod → Service without endpoints to kube-proxy's REJECT, as the offline trace does", async () => {

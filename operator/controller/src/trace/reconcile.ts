@@ -133,9 +133,20 @@ export class TraceReconciler {
       },
       now,
     );
+    // The first node's segment goes out with the same reconcile, before the one Running write.
+    const first = this.d.nextStep(resolved.request, []);
+    const nodes: NodeStepStatus[] = [];
+    let message = `tracing from ${resolved.sourceText} to ${resolved.destinationText}`;
+    if (first.kind === "walk") {
+      const segment = this.segmentFor(trace, first.task, now);
+      await this.d.writer.createSegment(segment);
+      const { step, node, direction } = first.task;
+      nodes.push({ step, node, direction, segment: segment.metadata.name ?? "", state: "Waiting" });
+      message = `waiting for node ${node} (step ${step}, ${direction})`;
+    }
     const updated = await this.write(trace, {
       phase: "Running",
-      message: `tracing from ${resolved.sourceText} to ${resolved.destinationText}`,
+      message,
       source: resolved.sourceText,
       destination: resolved.destinationText,
       request: resolved.request,
@@ -151,7 +162,7 @@ export class TraceReconciler {
         },
         now,
       ),
-      nodes: [],
+      nodes,
     });
     this.d.log.info("trace started", {
       trace: `${ns}/${trace.metadata.name}`,
@@ -224,7 +235,7 @@ export class TraceReconciler {
     }
     const task = next.task;
     if (!byStep.has(task.step)) {
-      const segment = this.segmentFor(trace, task, status, now);
+      const segment = this.segmentFor(trace, task, now);
       await this.d.writer.createSegment(segment);
       steps.push({
         step: task.step,
@@ -250,22 +261,16 @@ export class TraceReconciler {
       );
       return this.expire(this.freshest(trace));
     }
-    const waiting = `waiting for node ${task.node} (step ${task.step}, ${task.direction})`;
-    if (status.message !== waiting || JSON.stringify(status.nodes ?? []) !== JSON.stringify(steps)) {
-      await this.write(trace, { message: waiting, nodes: steps });
-    }
+    // No status write per step: each write costs the API server (with 100 traces at once, most of
+    // their time), and the progress is in the segments themselves (label netmap.io/trace-uid), which
+    // is what a client shows while it waits. status.nodes is written when the trace starts and ends.
     return { requeueAfterMs: deadline - now.getTime() };
   }
 
-  private segmentFor(
-    trace: NetworkTrace,
-    task: NodeTask,
-    status: NetworkTraceStatus,
-    now: Date,
-  ): NetworkTraceSegment {
+  private segmentFor(trace: NetworkTrace, task: NodeTask, now: Date): NetworkTraceSegment {
     const name = trace.metadata.name ?? "";
     const uid = trace.metadata.uid ?? "";
-    const resolvedPods = [];
+    const resolvedPods: Array<{ namespace: string; name: string }> = [];
     const spec = trace.spec;
     const ns = trace.metadata.namespace ?? "";
     if (spec.source.pod) resolvedPods.push({ namespace: spec.source.namespace ?? ns, name: spec.source.pod });
@@ -274,7 +279,6 @@ export class TraceReconciler {
     const service = spec.destination.service
       ? { namespace: spec.destination.namespace ?? ns, name: spec.destination.service }
       : undefined;
-    void status;
     return {
       apiVersion: "netmap.io/v1alpha1",
       kind: "NetworkTraceSegment",

@@ -38,6 +38,8 @@ interface SegmentList {
 }
 
 const COLLECTION = `/apis/${GROUP}/${VERSION}/${NETWORK_TRACE_SEGMENT.plural}`;
+/** Status writes in flight at most (walks wait beyond that). */
+const MAX_WRITES = 32;
 
 export class ProbeAgent {
   private readonly pending: NetworkTraceSegment[] = [];
@@ -134,18 +136,28 @@ export class ProbeAgent {
   }
 
   private pump(): void {
-    while (this.active < this.concurrency && this.pending.length > 0) {
+    while (this.active < this.concurrency && this.writing < MAX_WRITES && this.pending.length > 0) {
       const seg = this.pending.shift() as NetworkTraceSegment;
       this.active++;
-      void this.process(seg).finally(() => {
+      void this.walk(seg).then((status) => {
         this.active--;
-        this.busy.delete(seg.metadata.uid ?? "");
+        // The next walk starts while this result is written (writes are most of a walk's wall time
+        // on a busy API server); the segment stays busy until its status is in.
+        this.writing++;
+        void this.write(seg, status).finally(() => {
+          this.writing--;
+          this.busy.delete(seg.metadata.uid ?? "");
+          this.pump();
+        });
         this.pump();
       });
     }
   }
 
-  private async process(seg: NetworkTraceSegment): Promise<void> {
+  /** Status writes in flight. */
+  private writing = 0;
+
+  private async walk(seg: NetworkTraceSegment): Promise<NetworkTraceSegmentStatus> {
     const started = new Date();
     const name = `${seg.metadata.namespace}/${seg.metadata.name}`;
     let status: NetworkTraceSegmentStatus;
@@ -185,6 +197,11 @@ export class ProbeAgent {
       };
       this.o.log.error("walk failed", { segment: name, error: message });
     }
+    return status;
+  }
+
+  private async write(seg: NetworkTraceSegment, status: NetworkTraceSegmentStatus): Promise<void> {
+    const name = `${seg.metadata.namespace}/${seg.metadata.name}`;
     const path = `/apis/${GROUP}/${VERSION}/namespaces/${seg.metadata.namespace}/${NETWORK_TRACE_SEGMENT.plural}/${seg.metadata.name}/status`;
     for (let attempt = 1; ; attempt++) {
       try {

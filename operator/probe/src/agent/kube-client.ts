@@ -143,13 +143,13 @@ export class KubeClient {
 
   constructor(private readonly target: KubeTarget) {
     if (new URL(target.server).protocol === "http:") {
-      this.agent = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+      this.agent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
       this.send = httpRequest;
       return;
     }
     this.agent = new Agent({
       keepAlive: true,
-      maxSockets: 4,
+      maxSockets: 16,
       ...(target.ca ? { ca: target.ca } : {}),
       ...(target.cert && target.key ? { cert: target.cert, key: target.key } : {}),
       ...(target.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
