@@ -29,12 +29,12 @@ RUN npm install --ignore-scripts --no-audit --no-fund
 RUN npx tsc -b $(ls -d operator/*/ | sed 's,/$,,') kubectl-plugin
 # Production dependencies of the shipped workspaces only, in a clean tree.
 RUN mkdir /out && cp package.json package-lock.json /out/ && \
-    for p in operator/* kubectl-plugin; do \
+    for p in $(ls -d operator/*/ | sed 's,/$,,') kubectl-plugin; do \
       mkdir -p /out/$p && cp $p/package.json /out/$p/ && cp -r $p/dist /out/$p/ && \
       if [ -d $p/bin ]; then cp -r $p/bin /out/$p/; fi; \
     done && \
     cd /out && npm install --omit=dev --ignore-scripts --no-audit --no-fund \
-      $(for p in operator/* kubectl-plugin; do printf -- '--workspace %s ' "$p"; done)
+      $(for p in $(ls -d operator/*/ | sed 's,/$,,') kubectl-plugin; do printf -- '--workspace %s ' "$p"; done)
 
 FROM node:${NODE_VERSION}-bookworm-slim
 RUN apt-get update && \

@@ -45,7 +45,10 @@ if [ "${NETMAP_IMAGE_SOURCE:-head}" != worktree ]; then
   (cd "$src" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 cd "$src"
-shipped=(operator/* kubectl-plugin)
+shipped=()
+for p in operator/*/ kubectl-plugin/; do
+  if [ -f "$p/package.json" ]; then shipped+=("${p%/}"); fi
+done
 log "netmap image: building the shipped workspaces (${shipped[*]})"
 "$NODE_BIN" node_modules/typescript/bin/tsc -b "${shipped[@]}"
 
