@@ -10,7 +10,8 @@
  * dockerd with a runc shim, a node image assembled by hand, component images built from their Go
  * modules); `online` is the ordinary `kind create cluster` with kind's published node image, for a
  * machine with internet access. Creation waits (bounded) for every node Ready and CoreDNS running,
- * and deletes the cluster when any step fails; `delete()` is idempotent.
+ * and deletes the cluster when any step fails; `delete()` is idempotent. NETMAP_KIND_KEEP=1 keeps
+ * clusters for debugging (delete() then only says how to remove them).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -236,6 +237,12 @@ export async function createKindCluster(opts: KindClusterOptions): Promise<KindC
   const deleteCluster = async (): Promise<void> => {
     if (deleted) return;
     deleted = true;
+    if (process.env.NETMAP_KIND_KEEP === "1") {
+      log(
+        `NETMAP_KIND_KEEP=1: keeping cluster ${name} (kubeconfig ${kubeconfig}); \`kind delete cluster --name ${name}\` removes it`,
+      );
+      return;
+    }
     log(`deleting cluster ${name}`);
     const r = await runCommand([kind, "delete", "cluster", "--name", name, "--kubeconfig", kubeconfig], {
       env,

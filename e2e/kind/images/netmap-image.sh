@@ -94,5 +94,6 @@ docker import \
   --change 'CMD ["node", "--version"]' \
   --change "LABEL netmap.key=$key" \
   - "$TAG" < <(tar --numeric-owner -C "$root" -c .) >/dev/null
+docker image prune -f >/dev/null # the previous build's image, now untagged
 log "netmap image: $TAG in $(($(date +%s) - start)) s, $(docker image inspect --format '{{.Size}}' "$TAG" | numfmt --to=iec) ($(docker run --rm "$TAG" node --version))"
 echo "$TAG"
