@@ -44,6 +44,7 @@ export function isApiError(err: unknown): err is ApiErrorLike & Error {
 }
 
 export const NETWORK_TRACES = "networktraces.netmap.io";
+export const NETWORK_TRACE_SEGMENTS = "networktracesegments.netmap.io";
 
 /** `--context X` for commands in hints, when a context was used. */
 function contextFlag(where: ApiWhere): string {
@@ -59,7 +60,7 @@ const INSTALL =
 
 /** The permissions the online form needs, for 403 hints. */
 export const NEEDED_PERMISSIONS =
-  "kubectl netmap needs create, get, watch and delete on networktraces.netmap.io in the trace's namespace (and get, list on pods and services to check names)";
+  "kubectl netmap needs create, get, watch and delete on networktraces.netmap.io in the trace's namespace (and list, watch on networktracesegments.netmap.io for per-node progress, get, list on pods and services to check names)";
 
 /** True when a 404 is about the resource type (no CRD), not about one object of it. */
 export function isResourceMissing(err: ApiErrorLike): boolean {

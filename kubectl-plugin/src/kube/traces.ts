@@ -1,15 +1,24 @@
 /**
  * NetworkTrace objects over the API server: create, get, delete, and follow — a watch on the one
- * object (fieldSelector metadata.name, bookmarks on), never polling. A watch the server ends or the
- * network drops resumes from the last resourceVersion seen (events and bookmarks both move it);
- * when that version is too old for the server (410 Gone, as an HTTP status or an ERROR event) the
- * object is listed again and the watch starts from the list's version, as client-go's reflector does.
+ * object (fieldSelector metadata.name) and on its NetworkTraceSegments (label netmap.io/trace-uid),
+ * never polling (./list-watch.ts resumes, relists after 410 Gone, reconnects).
  */
-import { API_VERSION, GROUP, NETWORK_TRACE, type NetworkTrace, VERSION } from "@netmap/api";
-import type { WatchEvent } from "@netmap/probe/kube";
+import {
+  API_VERSION,
+  GROUP,
+  LABELS,
+  NETWORK_TRACE,
+  NETWORK_TRACE_SEGMENT,
+  type NetworkTrace,
+  type NetworkTraceSegment,
+  VERSION,
+} from "@netmap/api";
 import type { Cluster } from "./cluster.js";
-import { type ApiAction, isApiError, isConnectionError, NETWORK_TRACES } from "./errors.js";
+import { type ApiAction, NETWORK_TRACE_SEGMENTS, NETWORK_TRACES } from "./errors.js";
+import { type FollowStats, type ListWatchOptions, listWatch } from "./list-watch.js";
 import type { PlannedTrace } from "./plan.js";
+
+export type { FollowStats } from "./list-watch.js";
 
 /** The collection URL of NetworkTraces in `namespace`, or one object's. */
 export function tracePath(namespace: string, name?: string): string {
@@ -47,16 +56,6 @@ export async function deleteTrace(cluster: Cluster, namespace: string, name: str
   });
 }
 
-/** What happened while following, for progress lines and tests. */
-export interface FollowStats {
-  /** Watch requests made (1 + resumptions). */
-  watches: number;
-  /** Times the version was too old (410 Gone) and the object was read again. */
-  relists: number;
-  /** Connection failures retried. */
-  reconnects: number;
-}
-
 /** Receives every version of the object; returns true when it has seen enough. */
 export type OnTrace = (trace: NetworkTrace) => boolean;
 
@@ -65,128 +64,86 @@ export class TraceDeletedError extends Error {
   override readonly name = "TraceDeletedError";
 }
 
-interface StatusObject {
-  kind?: string;
-  code?: number;
-  reason?: string;
-  message?: string;
-}
-
-class Gone extends Error {}
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-
-export interface FollowOptions {
-  signal: AbortSignal;
-  /** Called when the connection fails and the watch will be retried (for a progress line). */
-  onReconnect?: (err: unknown) => void;
-  /** Seconds the server keeps one watch request open (it then ends it and we resume). Default 60. */
-  watchSeconds?: number;
-  /** Counted into as following goes (a fresh one by default). */
-  stats?: FollowStats;
-}
-
 /**
- * Follows `trace` from its resourceVersion until `onTrace` returns true or `signal` aborts.
- * Rejects with TraceDeletedError when it is deleted, with a CliError for answers that retrying
- * cannot change (403, 404, …). Connection failures are retried with back-off until `signal` aborts.
+ * Follows `trace` from its resourceVersion (list-watch.ts) until `onTrace` returns true or the
+ * signal aborts. Rejects with TraceDeletedError when it is deleted, with a CliError for answers that
+ * retrying cannot change (403, 404, …).
  */
-export async function followTrace(
+export function followTrace(
   cluster: Cluster,
   trace: NetworkTrace,
   onTrace: OnTrace,
-  opts: FollowOptions,
+  opts: ListWatchOptions,
 ): Promise<FollowStats> {
   const namespace = trace.metadata.namespace ?? "";
   const name = trace.metadata.name ?? "";
-  const stats: FollowStats = opts.stats ?? { watches: 0, relists: 0, reconnects: 0 };
-  const done = new AbortController();
-  const stop = () => done.abort();
-  opts.signal.addEventListener("abort", stop);
-  let rv = trace.metadata.resourceVersion ?? "";
-  let backoffMs = 250;
   const deleted = () =>
     new TraceDeletedError(`NetworkTrace ${namespace}/${name} was deleted while kubectl netmap waited for it`);
-  const seen = (t: NetworkTrace): void => {
-    rv = t.metadata.resourceVersion ?? rv;
-    if (onTrace(t)) done.abort();
+  if (onTrace(trace)) return Promise.resolve(opts.stats ?? { watches: 0, relists: 0, reconnects: 0 });
+  return listWatch<NetworkTrace>(
+    cluster,
+    {
+      path: tracePath(namespace),
+      fieldSelector: `metadata.name=${name}`,
+      action: action("watch", namespace, name),
+      ...(trace.metadata.resourceVersion ? { resourceVersion: trace.metadata.resourceVersion } : {}),
+    },
+    {
+      onList: (items) => {
+        const current = items[0];
+        if (!current) throw deleted();
+        return onTrace(current);
+      },
+      onEvent: (type, t) => {
+        if (type === "DELETED") throw deleted();
+        return onTrace(t);
+      },
+    },
+    opts,
+  );
+}
+
+/** The collection URL of NetworkTraceSegments in `namespace`. */
+export function segmentPath(namespace: string): string {
+  return `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${NETWORK_TRACE_SEGMENT.plural}`;
+}
+
+/**
+ * Follows the NetworkTraceSegments of `trace` (label netmap.io/trace-uid): one per node walk, each
+ * written by its node's probe — the progress the operator does not copy into the trace's status.
+ * `onChange` gets them all, by step, at every change.
+ */
+export function followSegments(
+  cluster: Cluster,
+  trace: NetworkTrace,
+  onChange: (segments: NetworkTraceSegment[]) => void,
+  opts: ListWatchOptions,
+): Promise<FollowStats> {
+  const namespace = trace.metadata.namespace ?? "";
+  const byName = new Map<string, NetworkTraceSegment>();
+  const changed = (): undefined => {
+    onChange([...byName.values()].sort((a, b) => a.spec.task.step - b.spec.task.step));
+    return undefined;
   };
-  try {
-    seen(trace);
-    let relist = false;
-    while (!done.signal.aborted) {
-      try {
-        if (relist) {
-          // A list, not a get: its resourceVersion is the collection's, which a new watch cache (after
-          // an API server restart) has; the object's own may be older than the cache and be Gone again.
-          const list = await cluster.getRaw<{
-            metadata?: { resourceVersion?: string };
-            items?: NetworkTrace[];
-          }>(`${tracePath(namespace)}?${new URLSearchParams({ fieldSelector: `metadata.name=${name}` })}`);
-          const current = list.items?.[0];
-          if (!current) throw deleted();
-          seen(current);
-          rv = list.metadata?.resourceVersion ?? rv;
-          relist = false;
-          if (done.signal.aborted) break;
-        }
-        const query = new URLSearchParams({
-          watch: "true",
-          fieldSelector: `metadata.name=${name}`,
-          allowWatchBookmarks: "true",
-          timeoutSeconds: String(opts.watchSeconds ?? 60),
-          ...(rv ? { resourceVersion: rv } : {}),
-        });
-        stats.watches++;
-        await cluster.watch<NetworkTrace | StatusObject>(
-          `${tracePath(namespace)}?${query}`,
-          (e: WatchEvent<NetworkTrace | StatusObject>) => {
-            if (done.signal.aborted) return;
-            if (e.type === "ERROR") {
-              const s = e.object as StatusObject;
-              if (s.code === 410) throw new Gone(s.message);
-              throw Object.assign(new Error(s.message ?? "watch error"), {
-                name: "ApiError",
-                status: s.code ?? 500,
-                reason: s.reason,
-                serverMessage: s.message,
-              });
-            }
-            const t = e.object as NetworkTrace;
-            if (e.type === "BOOKMARK") {
-              rv = t.metadata?.resourceVersion ?? rv;
-              return;
-            }
-            if (e.type === "DELETED") throw deleted();
-            seen(t);
-          },
-          done.signal,
-        );
-        backoffMs = 250;
-      } catch (err) {
-        if (done.signal.aborted) break;
-        if (err instanceof TraceDeletedError) throw err;
-        if (err instanceof Gone || (isApiError(err) && err.status === 410)) {
-          stats.relists++;
-          relist = true;
-          continue;
-        }
-        if (!isConnectionError(err)) throw cluster.explain(err, action("watch", namespace, name));
-        stats.reconnects++;
-        opts.onReconnect?.(err);
-        await sleep(backoffMs, done.signal);
-        backoffMs = Math.min(backoffMs * 2, 4000);
-      }
-    }
-    return stats;
-  } finally {
-    opts.signal.removeEventListener("abort", stop);
-  }
+  return listWatch<NetworkTraceSegment>(
+    cluster,
+    {
+      path: segmentPath(namespace),
+      labelSelector: `${LABELS.traceUid}=${trace.metadata.uid ?? ""}`,
+      action: { verb: "watch", resource: NETWORK_TRACE_SEGMENTS, namespace },
+    },
+    {
+      onList: (items) => {
+        byName.clear();
+        for (const s of items) byName.set(s.metadata.name ?? "", s);
+        return changed();
+      },
+      onEvent: (type, s) => {
+        if (type === "DELETED") byName.delete(s.metadata.name ?? "");
+        else byName.set(s.metadata.name ?? "", s);
+        return changed();
+      },
+    },
+    opts,
+  );
 }

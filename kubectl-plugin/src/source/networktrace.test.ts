@@ -1,4 +1,4 @@
-import type { NetworkTrace, NetworkTraceStatus } from "@netmap/api";
+import type { NetworkTrace, NetworkTraceSegment, NetworkTraceStatus, NodeStepStatus } from "@netmap/api";
 import { describe, expect, it } from "vitest";
 import { ExitCode, VerdictExit, verdictExitCode } from "../cli/errors.js";
 import { deadlineError, failedError, operatorMissingError, progressOf } from "./networktrace.js";
@@ -35,6 +35,28 @@ describe("following a NetworkTrace", () => {
     expect(progressOf(trace({ phase: "Running", message: "tracing from a to b", nodes: [] }))).toEqual({
       message: "tracing from a to b",
     });
+  });
+
+  it("prefers the segments' own answers (each written by its node's probe) to status.nodes", () => {
+    const segment = (step: number, node: string, phase?: "Succeeded", hops = 0): NetworkTraceSegment =>
+      ({
+        apiVersion: "netmap.io/v1alpha1",
+        kind: "NetworkTraceSegment",
+        metadata: { name: `x-${step}` },
+        spec: { nodeName: node, task: { step, node, direction: "request" } },
+        ...(phase ? { status: { phase, result: { hops: Array.from({ length: hops }) } } } : {}),
+      }) as unknown as NetworkTraceSegment;
+    const started = trace({ phase: "Running", nodes: [running.status?.nodes?.[0] as NodeStepStatus] });
+    expect(progressOf(started, [segment(0, "node-1", "Succeeded", 14), segment(1, "node-3")])).toEqual({
+      node: "node-3",
+      message: "step 1 (request): waiting for its probe · done: node-1 request 14 hops",
+    });
+    expect(progressOf(started, [segment(0, "node-1", "Succeeded", 14)])).toEqual({
+      message: "the operator hands the packet on · done: node-1 request 14 hops",
+    });
+    expect(
+      deadlineError(started, 40_000, [segment(0, "node-1", "Succeeded"), segment(1, "node-3")]).message,
+    ).toMatch(/node node-3 has not answered step 1 \(request\)$/);
   });
 
   it("turns a Failed trace into the operator's message: input (exit 1) or the cluster (exit 2)", () => {

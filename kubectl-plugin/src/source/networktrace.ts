@@ -1,16 +1,22 @@
 /**
- * A NetworkTrace in the cluster as a TraceSource: follows the object (a watch, ../kube/traces.ts)
- * and reports each node's progress as the operator records it in status.nodes, until the trace is
+ * A NetworkTrace in the cluster as a TraceSource: follows the object and its NetworkTraceSegments
+ * (watches, ../kube/traces.ts) and reports each node's progress as its probe answers, until the trace is
  * Succeeded (its status carries the TraceResult the offline form renders) or Failed (status.message
  * says why, naming the node that did not answer). Two waits end it early with what to do: nobody
  * picked the trace up within a short grace period (no operator), and no result long after the
  * trace's own timeout (the operator stopped answering).
  */
-import { isFinished, type NetworkTrace, type NodeStepStatus, traceResultOf } from "@netmap/api";
+import {
+  isFinished,
+  type NetworkTrace,
+  type NetworkTraceSegment,
+  type NodeStepStatus,
+  traceResultOf,
+} from "@netmap/api";
 import type { TraceResult } from "@netmap/core";
 import { type CliError, InterruptedError, TraceFailedError, UsageError } from "../cli/errors.js";
 import type { Cluster } from "../kube/cluster.js";
-import { type FollowStats, followTrace, TraceDeletedError } from "../kube/traces.js";
+import { type FollowStats, followSegments, followTrace, TraceDeletedError } from "../kube/traces.js";
 import { type ProgressListener, progressReporter, type TraceSource } from "./types.js";
 
 /** How long a new trace may stay without a phase before we say no operator answers. */
@@ -39,29 +45,53 @@ function ref(t: NetworkTrace): string {
   return `${t.metadata.namespace}/${t.metadata.name}`;
 }
 
+/**
+ * The node walks of a trace so far: from its NetworkTraceSegments (each written by its node's probe
+ * as it answers) when we can see them, else from status.nodes (what the operator recorded).
+ */
+export function stepsOf(t: NetworkTrace, segments?: readonly NetworkTraceSegment[]): NodeStepStatus[] {
+  if (!segments || segments.length === 0) return t.status?.nodes ?? [];
+  return segments.map((s) => {
+    const phase = s.status?.phase;
+    const step: NodeStepStatus = {
+      step: s.spec.task.step,
+      node: s.spec.nodeName,
+      direction: s.spec.task.direction,
+      segment: s.metadata.name ?? "",
+      state: phase === "Succeeded" ? "Done" : phase === "Failed" ? "Failed" : "Waiting",
+    };
+    if (s.status?.result) step.hops = s.status.result.hops.length;
+    return step;
+  });
+}
+
 /** The node step still waiting for its probe (the last one), if any. */
-export function waitingStep(t: NetworkTrace): NodeStepStatus | undefined {
-  return (t.status?.nodes ?? []).filter((n) => n.state === "Waiting").at(-1);
+export function waitingStep(steps: readonly NodeStepStatus[]): NodeStepStatus | undefined {
+  return steps.filter((n) => n.state === "Waiting").at(-1);
 }
 
 /** One progress line from a version of the object: which node is being walked, which are done. */
-export function progressOf(t: NetworkTrace): { message: string; node?: string } {
+export function progressOf(
+  t: NetworkTrace,
+  segments?: readonly NetworkTraceSegment[],
+): { message: string; node?: string } {
   const s = t.status;
   if (!s?.phase || s.phase === "Pending")
     return { message: `created NetworkTrace ${ref(t)}; waiting for the netmap operator` };
   if (s.phase !== "Running") return { message: s.message ?? s.phase };
-  const nodes = s.nodes ?? [];
-  const done = nodes
+  const steps = stepsOf(t, segments);
+  const done = steps
     .filter((n) => n.state === "Done")
     .map((n) => `${n.node} ${n.direction}${n.hops !== undefined ? ` ${n.hops} hops` : ""}`);
   const doneText = done.length > 0 ? ` · done: ${done.join(", ")}` : "";
-  const waiting = waitingStep(t);
+  const waiting = waitingStep(steps);
   if (waiting)
     return {
       node: waiting.node,
       message: `step ${waiting.step} (${waiting.direction}): waiting for its probe${doneText}`,
     };
-  return { message: `${s.message ?? "running"}${doneText}` };
+  if (done.length > 0) return { message: `the operator hands the packet on${doneText}` };
+  return { message: s.message ?? "running" };
 }
 
 /** The reason of the Completed condition (why a trace Failed). */
@@ -90,8 +120,12 @@ export function operatorMissingError(t: NetworkTrace, graceMs: number): TraceFai
 }
 
 /** No result long after the trace's own timeout. */
-export function deadlineError(t: NetworkTrace, waitedMs: number): TraceFailedError {
-  const waiting = waitingStep(t);
+export function deadlineError(
+  t: NetworkTrace,
+  waitedMs: number,
+  segments?: readonly NetworkTraceSegment[],
+): TraceFailedError {
+  const waiting = waitingStep(stepsOf(t, segments));
   const where = waiting
     ? `node ${waiting.node} has not answered step ${waiting.step} (${waiting.direction})`
     : `it is ${t.status?.phase ?? "Pending"}${t.status?.message ? `: ${t.status.message}` : ""}`;
@@ -122,8 +156,12 @@ export class NetworkTraceSource implements TraceSource {
   readonly description: string;
   /** The latest version of the object seen. */
   latest: NetworkTrace;
-  /** How following goes: watch requests, relists after 410 Gone, reconnects. */
+  /** Its NetworkTraceSegments as last seen (undefined until listed, or when we may not). */
+  segments: NetworkTraceSegment[] | undefined;
+  /** How following the trace goes: watch requests, relists after 410 Gone, reconnects. */
   readonly stats: FollowStats = { watches: 0, relists: 0, reconnects: 0 };
+  /** The same for its segments. */
+  readonly segmentStats: FollowStats = { watches: 0, relists: 0, reconnects: 0 };
   private readonly abort = new AbortController();
 
   constructor(private readonly opts: NetworkTraceSourceOptions) {
@@ -157,12 +195,15 @@ export class NetworkTraceSource implements TraceSource {
         settle(() => reject(new InterruptedError(`interrupted while ${progressOf(this.latest).message}`)));
       this.abort.signal.addEventListener("abort", onCancel);
       let last = "";
-      const onTrace = (t: NetworkTrace): boolean => {
-        this.latest = t;
-        const p = progressOf(t);
-        // The same version seen again (after a relist) is no news.
+      const progress = (): void => {
+        const p = progressOf(this.latest, this.segments);
+        // The same state seen again (after a relist) is no news.
         if (`${p.node}\n${p.message}` !== last) report(p.message, p.node);
         last = `${p.node}\n${p.message}`;
+      };
+      const onTrace = (t: NetworkTrace): boolean => {
+        this.latest = t;
+        progress();
         if (!isFinished(t.status?.phase)) return false;
         settle(() => {
           if (t.status?.phase === "Failed") return reject(failedError(t));
@@ -177,8 +218,24 @@ export class NetworkTraceSource implements TraceSource {
         setTimeout(() => {
           if (!this.latest.status?.phase) settle(() => reject(operatorMissingError(this.latest, graceMs)));
         }, graceMs),
-        setTimeout(() => settle(() => reject(deadlineError(this.latest, Date.now() - started))), waitMs),
+        setTimeout(
+          () => settle(() => reject(deadlineError(this.latest, Date.now() - started, this.segments))),
+          waitMs,
+        ),
       );
+      // Per-node progress as each probe answers; without the right to watch segments, the trace's
+      // own status.nodes serve (the operator writes them when the trace starts and ends).
+      followSegments(
+        this.opts.cluster,
+        this.opts.trace,
+        (segments) => {
+          this.segments = segments;
+          if (!settled) progress();
+        },
+        { signal: follow.signal, stats: this.segmentStats },
+      ).catch(() => {
+        this.segments = undefined;
+      });
       if (this.abort.signal.aborted) onCancel();
       followTrace(this.opts.cluster, this.opts.trace, onTrace, {
         signal: follow.signal,
