@@ -192,7 +192,7 @@ export class NetworkTraceSource implements TraceSource {
         f();
       };
       const onCancel = () =>
-        settle(() => reject(new InterruptedError(`interrupted while ${progressOf(this.latest).message}`)));
+        settle(() => reject(new InterruptedError(`interrupted before ${this.description} had a result`)));
       this.abort.signal.addEventListener("abort", onCancel);
       let last = "";
       const progress = (): void => {
