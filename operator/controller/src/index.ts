@@ -1,5 +1,6 @@
 export * from "./flags.js";
 export * from "./kube/informer.js";
+export * from "./kube/keep-alive.js";
 export * from "./kube/leader.js";
 export * from "./kube/queue.js";
 export * from "./observe/http.js";

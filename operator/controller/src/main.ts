@@ -13,6 +13,7 @@
 import { hostname } from "node:os";
 import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import { parseFlags } from "./flags.js";
+import { pooledConnections } from "./kube/keep-alive.js";
 import { LeaderElector } from "./kube/leader.js";
 import { startHealthServer } from "./observe/http.js";
 import { errorMessage, jsonLogger } from "./observe/log.js";
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const kc = new KubeConfig();
   if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
   else kc.loadFromCluster();
+  pooledConnections(kc);
   const metrics = operatorMetrics();
   const operator = new Operator({
     kc,
