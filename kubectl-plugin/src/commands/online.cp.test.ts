@@ -9,6 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import type { NetworkTrace, NetworkTraceStatus } from "@netmap/api";
 import type { TraceResult } from "@netmap/core";
@@ -230,9 +231,10 @@ describe("kubectl netmap with the CRD and no operator", () => {
       /^error: NetworkTrace shop\/pod-a-to-svc-web-\w{5} is still Pending after 10s: no netmap operator picked it up\nhint: is the operator running\? kubectl get pods -A -l app.kubernetes.io\/name=netmap,app.kubernetes.io\/component=operator; its log: kubectl logs -n netmap deploy\/netmap-operator/,
     );
     expect(r.ms).toBeGreaterThanOrEqual(10_000);
-    expect(r.ms).toBeLessThan(14_000);
+    // At the grace period (10 s), far from the deadline (60 s + 15 s), even on a busy machine.
+    expect(r.ms).toBeLessThan(30_000);
     expect((await traces()).filter((t) => !t.metadata.deletionTimestamp)).toEqual([]);
-  }, 30_000);
+  }, 45_000);
 
   it("creates the spec the CRD validates: the Service port it has, a node's address, the namespace of the source", async () => {
     const run = netmap(["-n", NS, "pod-a", "svc/web", "--keep", "--endpoint", "1", "--timeout", "45s"]);
@@ -482,6 +484,41 @@ describe("kubectl netmap with the CRD and no operator", () => {
       cluster.close();
     }
   }, 60_000);
+
+  it("says the API server was lost, not that no operator answered, when the connection drops", async () => {
+    // A TCP relay to the API server, closed while the plugin waits: a network that goes away.
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      const upstream = connect(Number(new URL(cp.url).port), "127.0.0.1");
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on("error", () => s.destroy());
+        s.on("close", () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+    const port = (relay.address() as AddressInfo).port;
+    const admin = JSON.parse(readFileSync(cp.kubeconfigPath, "utf8")) as {
+      clusters: Array<{ cluster: { server: string } }>;
+    };
+    for (const c of admin.clusters) c.cluster.server = `https://127.0.0.1:${port}`;
+    const kubeconfig = join(cp.dir, "relay.kubeconfig");
+    writeFileSync(kubeconfig, JSON.stringify(admin));
+    const run = netmap(["-n", NS, "pod-a", "pod-b", "--port", "8080"], { kubeconfig });
+    await created();
+    relay.close();
+    for (const s of sockets) s.destroy();
+    const r = await run;
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `warning: could not delete NetworkTrace shop/${(await traces())[0]?.metadata.name} (cannot reach the API server at https://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}); the operator deletes it 600s after it finishes\n` +
+        `error: cannot reach the API server at https://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n` +
+        "hint: is the cluster up, and is context netmap-admin@netmap-local the right one? `kubectl --context netmap-admin@netmap-local get --raw /readyz`, `kubectl config current-context`\n",
+    );
+    // At the grace period (10 s), far from the deadline (60 s + 15 s), even on a busy machine.
+    expect(r.ms).toBeLessThan(30_000);
+  }, 45_000);
 
   it("renders an existing trace with get, and offers close names for a misspelt one", async () => {
     await cp.kubectl(["create", "-f", "-"], {

@@ -16,7 +16,14 @@ import {
 import type { TraceResult } from "@netmap/core";
 import { type CliError, InterruptedError, TraceFailedError, UsageError } from "../cli/errors.js";
 import type { Cluster } from "../kube/cluster.js";
-import { type FollowStats, followSegments, followTrace, TraceDeletedError } from "../kube/traces.js";
+import { isConnectionError, NETWORK_TRACES, unreachable } from "../kube/errors.js";
+import {
+  type FollowStats,
+  followSegments,
+  followTrace,
+  TraceDeletedError,
+  tracePath,
+} from "../kube/traces.js";
 import { type ProgressListener, progressReporter, type TraceSource } from "./types.js";
 
 /** How long a new trace may stay without a phase before we say no operator answers. */
@@ -214,12 +221,42 @@ export class NetworkTraceSource implements TraceSource {
         });
         return true;
       };
+      // Before blaming the operator or a node, one read of the trace: the verdict is on fresh state,
+      // and a watch cut off from the API server says so instead.
+      const confirm = (decide: () => CliError | undefined): void => {
+        if (settled) return;
+        const { namespace = "", name = "" } = this.latest.metadata;
+        this.opts.cluster.getRaw<NetworkTrace>(tracePath(namespace, name)).then(
+          (t) => {
+            if (settled || onTrace(t)) return;
+            const err = decide();
+            if (err) settle(() => reject(err));
+          },
+          (err: unknown) =>
+            settle(() =>
+              reject(
+                isConnectionError(err)
+                  ? unreachable(err, this.opts.cluster.where)
+                  : this.opts.cluster.explain(err, {
+                      verb: "get",
+                      resource: NETWORK_TRACES,
+                      namespace,
+                      name,
+                    }),
+              ),
+            ),
+        );
+      };
       timers.push(
-        setTimeout(() => {
-          if (!this.latest.status?.phase) settle(() => reject(operatorMissingError(this.latest, graceMs)));
-        }, graceMs),
         setTimeout(
-          () => settle(() => reject(deadlineError(this.latest, Date.now() - started, this.segments))),
+          () =>
+            confirm(() =>
+              this.latest.status?.phase ? undefined : operatorMissingError(this.latest, graceMs),
+            ),
+          graceMs,
+        ),
+        setTimeout(
+          () => confirm(() => deadlineError(this.latest, Date.now() - started, this.segments)),
           waitMs,
         ),
       );
