@@ -192,6 +192,16 @@ describe("kubectl-netmap online over the kernel lab", () => {
     }
   });
 
+  it("from a node's own network namespace (node/NAME, where hostNetwork pods send from), as the offline form", async () => {
+    const node = f.lab.nodes[1];
+    const b = f.pod("pod-1-1");
+    if (!node) throw new Error("no node 2");
+    const want = await offline({ protocol: "icmp", src: node.underlayIp, dst: b.ip });
+    const r = await netmap(`node/${node.name}`, b.name, "--protocol", "icmp", "-o", "json");
+    expect(r.code, r.err).toBe(want.verdict === "Delivered" ? 0 : 3);
+    expectSame(r, want);
+  });
+
   it("a misspelt pod: the close names from the cluster, nothing created (exit 1)", async () => {
     const r = await netmap("pod-1-l", "pod-2-1", "--port", "8080");
     expect(r.code).toBe(1);
