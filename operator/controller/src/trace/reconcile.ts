@@ -234,6 +234,19 @@ export class TraceReconciler {
       return this.expire(this.freshest(trace));
     }
     const task = next.task;
+    const timeout = trace.spec.timeoutSeconds ?? DEFAULTS.timeoutSeconds;
+    const late = steps[steps.length - 1];
+    if (!byStep.has(task.step) && now.getTime() >= deadline && late) {
+      // The previous node answered, but after the deadline: it is the one that took the time; the
+      // next node is not handed a walk it could not finish.
+      await this.fail(
+        trace,
+        "NodeDidNotAnswer",
+        `node ${late.node} answered step ${late.step} (${late.direction}) only after the trace's ${timeout}s had run out${late.answerSeconds !== undefined ? ` (it took ${late.answerSeconds.toFixed(1)}s)` : ""}, so step ${task.step} on ${task.node} was never started: raise spec.timeoutSeconds (kubectl netmap --timeout), or see why ${late.node}'s probe is slow (its log)`,
+        { nodes: steps },
+      );
+      return this.expire(this.freshest(trace));
+    }
     if (!byStep.has(task.step)) {
       const segment = this.segmentFor(trace, task, now);
       await this.d.writer.createSegment(segment);
@@ -252,7 +265,6 @@ export class TraceReconciler {
       });
     }
     if (now.getTime() >= deadline) {
-      const timeout = trace.spec.timeoutSeconds ?? DEFAULTS.timeoutSeconds;
       await this.fail(
         trace,
         "NodeDidNotAnswer",
