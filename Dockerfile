@@ -4,10 +4,10 @@
 #
 # The probe runs read-only kernel tools inside network namespaces: iproute2, iptables (both the
 # nf_tables and the legacy backend), nftables, ipset, conntrack, socat (carries nf_tables netlink
-# requests) and ipvsadm. The image runs as an unprivileged user (the operator's Deployment needs no
-# more); the probe's privileges come from its DaemonSet's securityContext (hostNetwork, hostPID,
-# root with NET_ADMIN/SYS_ADMIN), not from the image. There is no entry point of its own beyond
-# `node`: the Deployment and the DaemonSet give the script to run.
+# requests), ipvsadm and procps (sysctl). The image runs as an unprivileged user (the operator's
+# Deployment needs no more); the probe's privileges come from its DaemonSet's securityContext
+# (hostNetwork, hostPID, root with NET_ADMIN/SYS_ADMIN), not from the image. There is no entry point
+# of its own beyond `node`: the Deployment and the DaemonSet give the script to run.
 #
 # A machine with no image registry builds the same image without pulling a base image:
 # e2e/kind/images/netmap-image.sh (a debootstrap root filesystem + the Node 24 binary from the
@@ -38,7 +38,7 @@ RUN mkdir /out && cp package.json package-lock.json /out/ && \
 
 FROM node:${NODE_VERSION}-bookworm-slim
 RUN apt-get update && \
-    apt-get install -y --no-install-recommends iproute2 iptables nftables ipset conntrack socat ipvsadm && \
+    apt-get install -y --no-install-recommends iproute2 iptables nftables ipset conntrack socat ipvsadm procps && \
     rm -rf /var/lib/apt/lists/*
 COPY --from=build /out /app
 ENV NODE_ENV=production PATH=/app/node_modules/.bin:$PATH

@@ -16,7 +16,7 @@ node_version="$("$NODE_BIN" --version)"
 case "$node_version" in v24.*) ;; *) die "node_modules/node is $node_version, not Node 24: run \`npm install\`" ;; esac
 
 # The same tools as the Dockerfile's runtime stage.
-rootfs="$("$KIND_DIR/images/rootfs.sh" netmap-base iproute2,iptables,nftables,ipset,conntrack,socat,ipvsadm,ca-certificates)"
+rootfs="$("$KIND_DIR/images/rootfs.sh" netmap-base iproute2,iptables,nftables,ipset,conntrack,socat,ipvsadm,procps,ca-certificates)"
 
 # Cached by the committed tree (not for a work-tree build): same HEAD tree, same image.
 key=""
