@@ -120,6 +120,10 @@ export class LeaderElector {
         return true;
       } catch (err) {
         if (err instanceof ApiException && err.code === 409) return false;
+        if (err instanceof ApiException && err.code === 403)
+          throw new Error(
+            `the Lease ${namespace}/${name} does not exist and this operator may not create it (the chart ships it and grants only get and update): run helm upgrade to restore it, or pass --lease-name for an existing Lease`,
+          );
         throw err;
       }
     }

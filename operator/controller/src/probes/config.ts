@@ -32,6 +32,18 @@ export interface ProbeConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Extra labels on the probe pods. */
   podLabels: Record<string, string>;
+  /** Extra annotations on the probe pods. */
+  podAnnotations: Record<string, string>;
+  /** Secrets (names, in the operator's namespace) to pull the image with. */
+  imagePullSecrets: string[];
+  /**
+   * The probe container's seccomp profile. RuntimeDefault lets setns/unshare/mount through only with
+   * CAP_SYS_ADMIN, which the probe has; Unconfined is the way out on a runtime whose default profile
+   * refuses them.
+   */
+  seccompProfile: "RuntimeDefault" | "Unconfined";
+  /** How many probes a change rolls at once: a number or a percentage of the nodes ("10%"). */
+  maxUnavailable: number | string;
 }
 
 export const DEFAULT_PROBE_CONFIG: Omit<ProbeConfig, "image"> = {
@@ -48,6 +60,10 @@ export const DEFAULT_PROBE_CONFIG: Omit<ProbeConfig, "image"> = {
   nodeFlags: ["--max-semi-space-size=2"],
   logLevel: "info",
   podLabels: {},
+  podAnnotations: {},
+  imagePullSecrets: [],
+  seccompProfile: "RuntimeDefault",
+  maxUnavailable: "10%",
 };
 
 export class ProbeConfigError extends Error {
@@ -61,6 +77,8 @@ const KEYS = new Set<string>(["image", ...Object.keys(DEFAULT_PROBE_CONFIG)]);
 const PULL = ["Always", "IfNotPresent", "Never"];
 const LEVELS = ["debug", "info", "warn", "error"];
 const CAP = /^[A-Z_]+$/;
+const SECCOMP = ["RuntimeDefault", "Unconfined"];
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** Parses probe.yaml; throws ProbeConfigError naming every problem. */
 export function parseProbeConfig(text: string): ProbeConfig {
@@ -116,11 +134,14 @@ export function parseProbeConfig(text: string): ProbeConfig {
   str("serviceAccountName");
   str("priorityClassName");
   str("logLevel", LEVELS);
+  str("seccompProfile", SECCOMP);
   bool("hostNetwork");
   bool("hostPID");
   bool("privileged");
   stringMap("nodeSelector");
   stringMap("podLabels");
+  stringMap("podAnnotations");
+  stringList("imagePullSecrets", DNS_SUBDOMAIN);
   stringList("capabilities", CAP);
   stringList("nodeFlags", /^--[a-z0-9-]+(=\S+)?$/);
   if (r.tolerations !== undefined) {
@@ -133,6 +154,15 @@ export function parseProbeConfig(text: string): ProbeConfig {
     if (typeof v !== "object" || v === null || Array.isArray(v))
       problems.push("resources must be {requests: …, limits: …}");
     else cfg.resources = v as V1ResourceRequirements;
+  }
+  if (r.maxUnavailable !== undefined) {
+    const v = r.maxUnavailable;
+    if (
+      (typeof v === "number" && Number.isInteger(v) && v >= 1) ||
+      (typeof v === "string" && /^[1-9][0-9]?%$|^100%$/.test(v))
+    )
+      cfg.maxUnavailable = v;
+    else problems.push('maxUnavailable must be a whole number ≥ 1 or a percentage such as "10%"');
   }
   if (cfg.hostNetwork === false)
     problems.push("hostNetwork must stay true: the probe reads its node's host network namespace");

@@ -6,7 +6,7 @@
  * changing the configuration rolls the probes.
  */
 import { createHash } from "node:crypto";
-import type { V1ConfigMap, V1DaemonSet } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1DaemonSet, V1SecurityContext } from "@kubernetes/client-node";
 import { LABELS } from "@netmap/api";
 import { capabilitiesOf, type ProbeConfig } from "./config.js";
 
@@ -48,11 +48,19 @@ export function probeDaemonSet(owner: V1ConfigMap, cfg: ProbeConfig): V1DaemonSe
     },
     spec: {
       selector: { matchLabels: selector },
-      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "10%" } },
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: cfg.maxUnavailable } },
       template: {
-        metadata: { labels: { ...cfg.podLabels, ...selector }, annotations: { [CONFIG_HASH]: hash } },
+        metadata: {
+          labels: { ...cfg.podLabels, ...selector },
+          annotations: { ...cfg.podAnnotations, [CONFIG_HASH]: hash },
+        },
         spec: {
           serviceAccountName: cfg.serviceAccountName,
+          // The probe's one credential: a token bound to its pod, so the API server knows its node.
+          automountServiceAccountToken: true,
+          ...(cfg.imagePullSecrets.length
+            ? { imagePullSecrets: cfg.imagePullSecrets.map((name) => ({ name })) }
+            : {}),
           hostNetwork: cfg.hostNetwork,
           hostPID: cfg.hostPID,
           dnsPolicy: "ClusterFirstWithHostNet",
@@ -78,14 +86,7 @@ export function probeDaemonSet(owner: V1ConfigMap, cfg: ProbeConfig): V1DaemonSe
                 { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
               ],
               resources: cfg.resources,
-              securityContext: cfg.privileged
-                ? { privileged: true, runAsUser: 0 }
-                : {
-                    runAsUser: 0,
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: capabilitiesOf(cfg),
-                  },
+              securityContext: probeSecurityContext(cfg),
               volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
             },
           ],
@@ -94,4 +95,21 @@ export function probeDaemonSet(owner: V1ConfigMap, cfg: ProbeConfig): V1DaemonSe
       },
     },
   };
+}
+
+/**
+ * The probe container's security context. Root (uid 0: the netns files and /proc/<pid>/ns of other
+ * users' processes), no privilege escalation, a read-only root filesystem (it writes only /tmp, an
+ * emptyDir), seccomp RuntimeDefault unless configured otherwise; and either the capabilities the
+ * configuration names with every other one dropped, or privileged: true.
+ */
+export function probeSecurityContext(cfg: ProbeConfig): V1SecurityContext {
+  const common: V1SecurityContext = {
+    runAsUser: 0,
+    runAsGroup: 0,
+    readOnlyRootFilesystem: true,
+    seccompProfile: { type: cfg.seccompProfile },
+  };
+  if (cfg.privileged) return { ...common, privileged: true };
+  return { ...common, privileged: false, allowPrivilegeEscalation: false, capabilities: capabilitiesOf(cfg) };
 }
