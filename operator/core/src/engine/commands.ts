@@ -1,14 +1,18 @@
 /**
  * Commands a person can paste to see a hop by hand, in the right netns. The host netns of a real
  * node is PID 1's and needs no prefix (the command runs on that node); a named netns uses `ip -n` /
- * `ip netns exec`; any other netns path uses nsenter.
+ * `ip netns exec` (also one a probe pod reached as /proc/1/root/run/netns/<name>: on the node it is
+ * /run/netns/<name>); any other netns path uses nsenter.
  */
 import type { NetnsState } from "../model/state.js";
 
 const NETNS_DIR = "/var/run/netns/";
+/** The node's own /run/netns as a probe in a pod reaches it (hostPID, through PID 1's root). */
+const NODE_NETNS_DIR = "/proc/1/root/run/netns/";
 
 function netnsName(state: NetnsState): string | undefined {
   if (state.path?.startsWith(NETNS_DIR)) return state.path.slice(NETNS_DIR.length);
+  if (state.path?.startsWith(NODE_NETNS_DIR)) return state.path.slice(NODE_NETNS_DIR.length);
   if (state.path === undefined && state.netns !== "host") return state.netns;
   return undefined;
 }

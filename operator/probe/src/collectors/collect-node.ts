@@ -13,6 +13,7 @@ import {
   type LeftOut,
   type NetnsCandidate,
   netnsIdentity,
+  netnsRunDirs,
   podFacingVeths,
   podRole,
   scanNetns,
@@ -200,7 +201,7 @@ export async function collectNode(opts: CollectNodeOptions): Promise<NodeCapture
   });
   if (unresolved.length > 0) {
     // Fallback: netns held only by processes (or mounted where list-id cannot name them).
-    for (const c of await scanNetns(seen)) {
+    for (const c of await scanNetns(seen, netnsRunDirs(hostPath))) {
       const preLink = await captureSource(node, c.name, c.path, sourceSpec("ip-link"), opts.exec);
       if (preLink.stdout !== undefined && holdsPeerOf(parseLinks(preLink.stdout), unresolved)) {
         candidates.push({ ...c, preLink });

@@ -1,6 +1,16 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type HostWiring, holdsPeerOf, podFacingVeths, podRole, uplinkReason } from "./discover-pods.js";
+import {
+  type HostWiring,
+  holdsPeerOf,
+  netnsRunDirs,
+  podFacingVeths,
+  podRole,
+  scanNetns,
+  uplinkReason,
+} from "./discover-pods.js";
 import { globalAddresses, parseAddrs, parseLinks, parseNetnsIds, parseRoutes } from "./iproute-json.js";
 
 // Real captures of one node netns and its neighbours (testdata/capture-discovery.sh).
@@ -111,5 +121,31 @@ describe("discovery's readers", () => {
   it("say which command printed something that is not JSON", () => {
     expect(() => parseLinks("oops")).toThrow(/ip -j link show: output is not JSON/);
     expect(() => parseRoutes("oops")).toThrow(/ip -j route show table all: output is not JSON/);
+  });
+});
+
+describe("where a node's named netns are found", () => {
+  it("a probe in a pod reaches the node's /run/netns through the host netns process's root", () => {
+    expect(netnsRunDirs("/proc/1/ns/net")).toEqual(["/var/run/netns", "/proc/1/root/run/netns"]);
+    expect(netnsRunDirs("/proc/4242/ns/net")).toEqual(["/var/run/netns", "/proc/4242/root/run/netns"]);
+    // A lab node's netns is a named one: its pods' netns are the machine's own named ones.
+    expect(netnsRunDirs("/var/run/netns/nm-lab-n1")).toEqual(["/var/run/netns"]);
+  });
+
+  it("named netns come first, under their names, each once, and the excluded ones not at all", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "netmap-netns-"));
+    try {
+      for (const n of ["cni-b", "cni-a", "cni-host"]) writeFileSync(join(dir, n), "");
+      const host = statSync(join(dir, "cni-host"));
+      const found = await scanNetns(new Set([`${host.dev}:${host.ino}`]), [dir, dir]);
+      const named = found.filter((c) => c.path.startsWith(dir));
+      expect(named).toEqual([
+        { name: "cni-a", path: join(dir, "cni-a") },
+        { name: "cni-b", path: join(dir, "cni-b") },
+      ]);
+      expect(found.indexOf(named[0] as (typeof found)[number])).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

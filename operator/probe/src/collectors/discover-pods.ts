@@ -147,19 +147,38 @@ export async function netnsIdentity(path: string): Promise<string | undefined> {
 }
 
 /**
- * Every netns reachable on this machine that is not `exclude` (by identity): the ones mounted under
- * /var/run/netns first, then the ones only held by a process. Bounded by the number of processes.
+ * The directories holding a node's named netns, as the probe can reach them: its own
+ * /var/run/netns, and, when the host netns is given as `/proc/<pid>/ns/net`, that process's
+ * /run/netns through `/proc/<pid>/root`. A probe in a pod (hostPID, but its own mount namespace)
+ * sees containerd's `cni-…` netns of the node only there: its own /var/run/netns is the image's.
+ * `run/netns`, not `var/run/netns`: /var/run is an absolute link to /run, and an absolute link met
+ * under /proc/<pid>/root resolves in the reader's root, not in the process's.
  */
-export async function scanNetns(exclude: ReadonlySet<string>): Promise<NetnsCandidate[]> {
+export function netnsRunDirs(hostNetnsPath: string): string[] {
+  const pid = /^\/proc\/(\d+)\/ns\/net$/.exec(hostNetnsPath)?.[1];
+  return pid === undefined ? [NETNS_RUN_DIR] : [NETNS_RUN_DIR, `/proc/${pid}/root/run/netns`];
+}
+
+/**
+ * Every netns reachable on this machine that is not `exclude` (by identity): the ones mounted in
+ * `runDirs` first (named as `ip netns list` names them), then the ones only held by a process.
+ * Bounded by the number of processes.
+ */
+export async function scanNetns(
+  exclude: ReadonlySet<string>,
+  runDirs: readonly string[] = [NETNS_RUN_DIR],
+): Promise<NetnsCandidate[]> {
   const seen = new Set(exclude);
   const out: NetnsCandidate[] = [];
-  const named = await readdir(NETNS_RUN_DIR).catch(() => [] as string[]);
-  for (const name of named.sort()) {
-    const path = `${NETNS_RUN_DIR}/${name}`;
-    const key = await inodeKey(path);
-    if (key === undefined || seen.has(key)) continue;
-    seen.add(key);
-    out.push({ name, path });
+  for (const dir of runDirs) {
+    const named = await readdir(dir).catch(() => [] as string[]);
+    for (const name of named.sort()) {
+      const path = `${dir}/${name}`;
+      const key = await inodeKey(path);
+      if (key === undefined || seen.has(key)) continue;
+      seen.add(key);
+      out.push({ name, path });
+    }
   }
   const pids = (await readdir("/proc").catch(() => [] as string[])).filter((p) => /^\d+$/.test(p));
   for (const pid of pids.sort((a, b) => Number(a) - Number(b))) {
