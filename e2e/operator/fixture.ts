@@ -17,7 +17,7 @@ import {
 } from "@netmap/core";
 import { collectNode } from "@netmap/probe";
 import { afterAll, beforeAll, inject } from "vitest";
-import { type ControlPlane, startControlPlane } from "../control-plane/index.js";
+import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from "../control-plane/index.js";
 import { createLab, type Lab, type LabPod } from "../lab/lab.js";
 import { installServices, type LabServices, type ProxyMode } from "../lab/services.js";
 import {
@@ -45,6 +45,10 @@ export function onlineFixture(opts: {
   labName: string;
   overlay: "vxlan" | "host-gw";
   mode: ProxyMode;
+  /** More for the control plane (e.g. an audit log), beyond the tools. */
+  controlPlane?: Omit<ControlPlaneOptions, "tools">;
+  /** false: the test starts the operator itself (f.operator stays unset). Default true. */
+  operator?: boolean;
 }): OnlineFixture {
   const dir = mkdtempSync(join(tmpdir(), `netmap-${opts.labName}-`));
   const procs: Proc[] = [];
@@ -70,6 +74,7 @@ export function onlineFixture(opts: {
   beforeAll(async () => {
     const tools = inject("netmapTools");
     f.cp = await startControlPlane({
+      ...opts.controlPlane,
       tools: {
         kubeApiserver: tools["kube-apiserver"] as string,
         kubectl: tools.kubectl as string,
@@ -89,8 +94,10 @@ export function onlineFixture(opts: {
       "crd/networktracesegments.netmap.io",
     ]);
     await describeLab(f.cp, f.lab, f.services);
-    f.operator = await startOperator(f.cp, dir);
-    procs.push(f.operator);
+    if (opts.operator !== false) {
+      f.operator = await startOperator(f.cp, dir);
+      procs.push(f.operator);
+    }
     for (const n of f.lab.nodes) await f.restartProbe(n.name);
   }, 240_000);
   afterAll(async () => {

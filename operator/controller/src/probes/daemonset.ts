@@ -42,7 +42,8 @@ export function probeDaemonSet(owner: V1ConfigMap, cfg: ProbeConfig): V1DaemonSe
           name,
           uid: owner.metadata?.uid ?? "",
           controller: true,
-          blockOwnerDeletion: true,
+          // No blockOwnerDeletion: with OwnerReferencesPermissionEnforcement (OpenShift) it would need
+          // update on configmaps/finalizers, and nothing waits on a foreground deletion of the ConfigMap.
         },
       ],
     },
