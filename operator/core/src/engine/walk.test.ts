@@ -404,6 +404,27 @@ describe("a martian source", () => {
 });
 
 describe("what the engine does not know it says", () => {
+  it("a pod's veth enslaved to Open vSwitch (Antrea, OVN-Kubernetes): Unknown at the port, naming OVS, not routed by the host", () => {
+    const t = topology({ overlay: "routed" });
+    const host = node(t, 1).host;
+    // As `ip -d link` shows an OVS datapath port (shared/fixtures: the OVN genev_sys_6081 capture).
+    host.links.push({
+      kind: "other",
+      ifindex: 20,
+      name: "ovs-system",
+      mtu: 1500,
+      operstate: "DOWN",
+      flags: ["BROADCAST", "MULTICAST"],
+      infoKind: "openvswitch",
+    });
+    linkOf(host, "cali11").master = "ovs-system";
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.1.12") });
+    expect(r.verdict).toBe("Unknown");
+    expect(r.hops.at(-1)).toMatchObject({ netns: "host", device: "cali11", action: "receive" });
+    expect(r.reason).toContain("cali11 is a port of Open vSwitch (ovs-system)");
+    expect(r.missing?.[0]).toContain("ovs-appctl ofproto/trace");
+  });
+
   it("Unknown with what is missing when no captured netns holds the source", () => {
     const t = topology({ overlay: "vxlan" });
     const r = trace({ nodes: [node(t, 1)], facts: t.facts, packet: tcp("10.244.2.11", "10.244.1.11") });

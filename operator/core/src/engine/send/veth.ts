@@ -35,9 +35,26 @@ export function viaVeth(ctx: WalkContext, e: Egress): Next {
   );
   const sourceMtu = e.sourceMtu !== undefined ? { sourceMtu: e.sourceMtu } : {};
   if (peer.link.master) {
-    const bridge = peer.view.state.links.find((l) => l.name === peer.link.master);
-    if (bridge?.kind === "bridge")
-      return bridgeIngress(ctx, peer.view, bridge, peer.link, mac, packet, e.sourceMtu);
+    const master = peer.view.state.links.find((l) => l.name === peer.link.master);
+    if (master?.kind === "bridge")
+      return bridgeIngress(ctx, peer.view, master, peer.link, mac, packet, e.sourceMtu);
+    // An enslaved port hands its frames to its master, never to the netns' own IP stack: a bond or
+    // team receives them as itself; Open vSwitch and VRFs decide by tables netmap does not read.
+    if (master && (master.infoKind === "bond" || master.infoKind === "team")) {
+      return { kind: "netns", cursor: { view: peer.view, packet, inDev: master.name, ...sourceMtu } };
+    }
+    const ovs = master?.infoKind === "openvswitch" || peer.link.master === "ovs-system";
+    ctx.b.stop(
+      "Unknown",
+      ovs
+        ? `${peer.link.name} is a port of Open vSwitch (${peer.link.master}): the packet follows OVS's OpenFlow tables, which netmap does not read`
+        : `${peer.link.name} is enslaved to ${peer.link.master}${master?.infoKind ? ` (${master.infoKind})` : ""}, which netmap does not model`,
+      [
+        ovs
+          ? `the OpenFlow path of ${packet.src} → ${packet.dst} (ovs-appctl ofproto/trace on ${peer.view.node})`
+          : `a model of ${master?.infoKind ?? "the master device"} ${peer.link.master}`,
+      ],
+    );
   }
   return { kind: "netns", cursor: { view: peer.view, packet, inDev: peer.link.name, ...sourceMtu } };
 }
