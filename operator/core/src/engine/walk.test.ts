@@ -155,6 +155,85 @@ describe("pod to pod across nodes over VXLAN", () => {
   });
 });
 
+describe("pod to pod across nodes over Geneve (this kernel has no geneve driver: models only)", () => {
+  /** host-gw nodes joined instead by a point-to-point Geneve device (`ip link add geneve0 type geneve id 7 remote <peer>`). */
+  function geneveTopology(opts: { external?: boolean } = {}) {
+    const t = topology({ overlay: "host-gw" });
+    for (const [i, n] of t.nodes.entries()) {
+      const self = i + 1;
+      const peer = self === 1 ? 2 : 1;
+      n.host.links.push({
+        kind: "geneve",
+        ifindex: 30,
+        name: "geneve0",
+        mtu: 1450,
+        operstate: "UNKNOWN",
+        flags: ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"],
+        infoKind: "geneve",
+        geneve: opts.external
+          ? { dstport: 6081, external: true }
+          : { vni: 7, remote: `192.168.0.${10 + peer}`, dstport: 6081, external: false },
+      });
+      n.host.addresses.push({
+        ifindex: 30,
+        ifname: "geneve0",
+        family: 4,
+        local: `10.245.0.${self}`,
+        prefixlen: 24,
+        scope: "global",
+        flags: [],
+      });
+      n.host.routes = n.host.routes.filter((r) => r.dst !== `10.244.${peer}.0/24`);
+      n.host.routes.push(
+        {
+          family: 4,
+          type: "unicast",
+          table: "main",
+          dst: "10.245.0.0/24",
+          dev: "geneve0",
+          scope: "link",
+          flags: [],
+        },
+        {
+          family: 4,
+          type: "unicast",
+          table: "main",
+          dst: `10.244.${peer}.0/24`,
+          gateway: `10.245.0.${peer}`,
+          dev: "geneve0",
+          flags: [],
+        },
+      );
+    }
+    return t;
+  }
+
+  it("encapsulates to the device's fixed remote (VNI 7, udp/6081) and the remote node's geneve0 decapsulates, both ways", () => {
+    const t = geneveTopology();
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.directions.map((d) => d.verdict)).toEqual(["Delivered", "Delivered"]);
+    const encap = r.hops.find((h) => h.direction === "request" && h.action === "encap");
+    expect(encap).toMatchObject({ primitive: "geneve", device: "geneve0" });
+    expect(encap?.outer).toEqual({
+      src: "192.168.0.11",
+      dst: "192.168.0.12",
+      protocol: "udp",
+      dport: 6081,
+      vni: 7,
+    });
+    expect(path(r)).toContain("node-2/host/geneve0:decap");
+    expect(path(r, "reply")).toContain("node-1/host/geneve0:decap");
+  });
+
+  it("a Geneve device in collect-metadata (external) mode, as OVN-Kubernetes and Antrea create: Unknown, the datapath picks the VTEP", () => {
+    const t = geneveTopology({ external: true });
+    const r = trace({ nodes: t.nodes, facts: t.facts, packet: tcp("10.244.1.11", "10.244.2.11") });
+    expect(r.verdict).toBe("Unknown");
+    expect(requestEnd(r)).toMatchObject({ primitive: "geneve", device: "geneve0", action: "lookup" });
+    expect(r.missing?.[0]).toMatch(/datapath's choice of VTEP/);
+  });
+});
+
 describe("pod to pod across nodes with host-gw routes", () => {
   it("routes via the other node's underlay address and continues there", () => {
     const t = topology({ overlay: "host-gw" });

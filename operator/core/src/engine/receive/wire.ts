@@ -4,7 +4,7 @@
  * its UDP port and VNI, which decapsulates it if the inner frame is for its MAC.
  */
 import type { Address } from "../../model/addr.js";
-import type { VxlanLink } from "../../model/link.js";
+import type { GeneveLink, VxlanLink } from "../../model/link.js";
 import type { WireFrame } from "../../model/walk.js";
 import { iproute } from "../commands.js";
 import type { Cursor, WalkContext } from "../context.js";
@@ -45,20 +45,23 @@ export function receiveFromWire(ctx: WalkContext, frame: WireFrame, device?: str
   }
 
   checkLinkUp(ctx, host, rlink, "receive");
-  const rvx = s.links.find(
-    (l): l is VxlanLink =>
-      l.kind === "vxlan" &&
-      l.vxlan.dstport === outer.dport &&
-      (l.vxlan.external || l.vxlan.vni === outer.vni) &&
-      (l.vxlan.local === undefined || sameAddress(l.vxlan.local, outer.dst)),
-  );
+  // The UDP tunnel device bound to the frame's port and VNI (VXLAN or Geneve; external ones take any VNI).
+  const rvx = s.links.find((l): l is VxlanLink | GeneveLink => {
+    const t = l.kind === "vxlan" ? l.vxlan : l.kind === "geneve" ? l.geneve : undefined;
+    return (
+      t !== undefined &&
+      t.dstport === outer.dport &&
+      (t.external || t.vni === outer.vni) &&
+      (t.local === undefined || sameAddress(t.local, outer.dst))
+    );
+  });
   const at = address ? [ev.address(address)] : [ev.link(rlink)];
   if (!rvx) {
     ctx.b.hop(host, {
       layer: "tunnel",
       primitive: "vxlan",
       action: "drop",
-      summary: `no VXLAN device on ${ctx.world.name} listens on udp/${outer.dport ?? "?"} for VNI ${outer.vni ?? "?"}`,
+      summary: `no VXLAN or Geneve device on ${ctx.world.name} listens on udp/${outer.dport ?? "?"} for VNI ${outer.vni ?? "?"}`,
       evidence: at,
       command: iproute(s, "ip", "-d link show type vxlan"),
     });
@@ -72,7 +75,7 @@ export function receiveFromWire(ctx: WalkContext, frame: WireFrame, device?: str
       host,
       {
         layer: "tunnel",
-        primitive: "vxlan",
+        primitive: rvx.kind,
         device: rvx.name,
         action: "drop",
         summary: `inner frame is for ${frame.dstMac}, but ${rvx.name} on ${ctx.world.name} has MAC ${rvx.mac ?? "?"}: not for this host`,
@@ -92,7 +95,7 @@ export function receiveFromWire(ctx: WalkContext, frame: WireFrame, device?: str
   checkLinkUp(ctx, host, rvx, "receive");
   ctx.b.hop(host, {
     layer: "tunnel",
-    primitive: "vxlan",
+    primitive: rvx.kind,
     device: rvx.name,
     action: "decap",
     summary: `${ctx.world.name} receives udp/${outer.dport ?? "?"} on ${rlink.name} (${outer.dst}); ${rvx.name} decapsulates VNI ${outer.vni ?? "external"}`,

@@ -9,7 +9,7 @@ import { checkLinkUp } from "./link.js";
 import type { Egress } from "./types.js";
 import { viaUnderlay } from "./underlay.js";
 import { viaVeth } from "./veth.js";
-import { viaVxlan } from "./vxlan.js";
+import { viaGeneve, viaVxlan } from "./vxlan.js";
 
 export type { Egress } from "./types.js";
 
@@ -26,6 +26,8 @@ export function transmit(ctx: WalkContext, e: Egress): Next {
       return viaBridge(ctx, e, e.link);
     case "vxlan":
       return viaVxlan(ctx, e, e.link);
+    case "geneve":
+      return viaGeneve(ctx, e, e.link);
     default:
       return viaUnderlay(ctx, e);
   }

@@ -1,12 +1,13 @@
 /**
- * Sending through a VXLAN device (flannel.1): the neighbour entry gives the inner MAC of the remote
- * VTEP, the FDB maps that MAC to the remote VTEP's address, and the encapsulated packet is routed on
- * the underlay. The walk ends here with a departure: the remote node decapsulates (receive/wire.ts).
+ * Sending through a UDP tunnel device. VXLAN (flannel.1): the neighbour entry gives the inner MAC of
+ * the remote VTEP, the FDB maps that MAC to the remote VTEP's address. Geneve: its fixed remote. The
+ * encapsulated packet is routed on the underlay and the walk ends with a departure: the remote node
+ * decapsulates (receive/wire.ts).
  */
 import type { FdbEntry } from "../../model/fdb.js";
-import type { Link, VxlanLink } from "../../model/link.js";
+import type { GeneveLink, Link, TunnelInfo, VxlanLink } from "../../model/link.js";
 import { isNeighbourUsable } from "../../model/neigh.js";
-import type { OuterHeader } from "../../model/trace.js";
+import type { Evidence, OuterHeader } from "../../model/trace.js";
 import { iproute } from "../commands.js";
 import type { Next, WalkContext } from "../context.js";
 import { routeOutDev } from "../describe.js";
@@ -14,10 +15,13 @@ import { ev } from "../evidence.js";
 import { sameAddress } from "../ip.js";
 import { lookupRoute } from "../routing.js";
 import type { NetnsView } from "../world.js";
-import { checkLinkUp, sameMac } from "./link.js";
+import { checkLinkUp, resolveNextHopMac, sameMac } from "./link.js";
 import type { Egress } from "./types.js";
 
-/** Bytes VXLAN adds on an IPv4 underlay: outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
+/**
+ * Bytes a UDP tunnel adds on an IPv4 underlay: outer IPv4 20 + UDP 8 + VXLAN or Geneve header 8
+ * (Geneve without options) + inner Ethernet 14.
+ */
 export const VXLAN_OVERHEAD_IPV4 = 50;
 const ZERO_MAC = "00:00:00:00:00:00";
 
@@ -95,13 +99,38 @@ export function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Next {
     command: iproute(s, "bridge", `fdb show dev ${vx.name} | grep -i ${innerMac}`),
   });
 
-  // The outer packet: routed in the host netns to the VTEP over the underlay.
+  return encapsulate(ctx, e, vx, vx.vxlan, { vtep, vni, dport, innerMac }, [ev.fdb(fdb)]);
+}
+
+/** Where a UDP tunnel sends the inner frame: the remote VTEP, the VNI, the port, the inner MAC. */
+interface TunnelTarget {
+  vtep: string;
+  vni: number | undefined;
+  dport: number;
+  innerMac?: string;
+}
+
+/**
+ * The encapsulated packet: the outer header from the tunnel device, routed in the host netns to the
+ * VTEP over the underlay; the walk ends with the departure to the node that owns the VTEP.
+ */
+export function encapsulate(
+  ctx: WalkContext,
+  e: Egress,
+  dev: VxlanLink | GeneveLink,
+  tunnel: TunnelInfo,
+  to: TunnelTarget,
+  whyVtep: Evidence[],
+): Next {
+  const { view, packet } = e;
+  const s = view.state;
+  const { vtep, vni, dport } = to;
   const under = lookupRoute(s, { dst: vtep });
   const underRoute = under.kind === "route" && under.route.type === "unicast" ? under.route : undefined;
-  const underDev = (underRoute ? routeOutDev(underRoute) : undefined) ?? vx.vxlan.underlayDev;
+  const underDev = (underRoute ? routeOutDev(underRoute) : undefined) ?? tunnel.underlayDev;
   const underLink = underDev ? s.links.find((l) => l.name === underDev) : undefined;
   const outerSrc =
-    vx.vxlan.local ??
+    tunnel.local ??
     underRoute?.prefsrc ??
     s.addresses.find((a) => a.ifname === underDev && a.family === 4)?.local ??
     "?";
@@ -112,17 +141,18 @@ export function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Next {
     dport,
     ...(vni !== undefined ? { vni } : {}),
   };
+  const kindName = dev.kind === "vxlan" ? "VXLAN" : "Geneve";
   ctx.b.hop(view, {
     layer: "tunnel",
-    primitive: "vxlan",
-    device: vx.name,
+    primitive: dev.kind,
+    device: dev.name,
     action: "encap",
-    summary: `encapsulated by ${vx.name}: VXLAN VNI ${vni ?? "external"}, outer ${outerSrc} → ${vtep} udp/${dport}`,
-    evidence: [ev.link(vx)],
-    command: iproute(s, "ip", `-d link show ${vx.name}`),
+    summary: `encapsulated by ${dev.name}: ${kindName} VNI ${vni ?? "external"}, outer ${outerSrc} → ${vtep} udp/${dport}`,
+    evidence: [ev.link(dev)],
+    command: iproute(s, "ip", `-d link show ${dev.name}`),
     outer,
   });
-  checkTunnelMtu(ctx, view, vx, underLink, e.sourceMtu);
+  checkTunnelMtu(ctx, view, dev, underLink, e.sourceMtu);
   if (!underRoute || !underLink) {
     ctx.b.drop(
       view,
@@ -138,7 +168,7 @@ export function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Next {
         code: "NO_ROUTE",
         severity: "error",
         message: `${view.node} has no underlay route to the VTEP ${vtep}`,
-        evidence: [ev.fdb(fdb)],
+        evidence: whyVtep,
       },
       `no route to VTEP ${vtep} on ${view.node}`,
     );
@@ -161,13 +191,50 @@ export function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Next {
         packet,
         outer,
         to: vtep,
-        dstMac: innerMac,
+        ...(to.innerMac !== undefined ? { dstMac: to.innerMac } : {}),
         ...(e.sourceMtu !== undefined ? { size: e.sourceMtu } : {}),
       },
       device: underLink.name,
       ...(node !== undefined ? { node } : {}),
     },
   };
+}
+
+/**
+ * A Geneve device: with a fixed `remote`, every frame goes there (VNI `id`); in collect-metadata
+ * (`external`) mode the remote and VNI are set per packet by whatever drives the device (Open
+ * vSwitch for OVN-Kubernetes and Antrea, eBPF for Cilium), which the kernel's state does not show.
+ */
+export function viaGeneve(ctx: WalkContext, e: Egress, gv: GeneveLink): Next {
+  const { view, packet, nextHop } = e;
+  const g = gv.geneve;
+  if (g.external || g.remote === undefined) {
+    ctx.b.hop(view, {
+      layer: "tunnel",
+      primitive: "geneve",
+      device: gv.name,
+      action: "lookup",
+      summary: `${gv.name} is a Geneve device in collect-metadata mode (external, udp/${g.dstport}): the remote VTEP and VNI are set per packet by the datapath that drives it`,
+      evidence: [ev.link(gv)],
+      command: iproute(view.state, "ip", `-d link show ${gv.name}`),
+    });
+    ctx.b.stop(
+      "Unknown",
+      `${gv.name} picks its remote VTEP per packet (Geneve external mode), which the kernel's state does not show`,
+      [
+        `the datapath's choice of VTEP for ${packet.dst} (OVS: ovs-appctl ofproto/trace; eBPF: its tunnel map) on ${view.node}`,
+      ],
+    );
+  }
+  const { mac } = resolveNextHopMac(ctx, view, gv.name, nextHop);
+  return encapsulate(
+    ctx,
+    e,
+    gv,
+    g,
+    { vtep: g.remote, vni: g.vni, dport: g.dstport, ...(mac !== undefined ? { innerMac: mac } : {}) },
+    [ev.link(gv)],
+  );
 }
 
 /**
@@ -178,7 +245,7 @@ export function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Next {
 function checkTunnelMtu(
   ctx: WalkContext,
   view: NetnsView,
-  vx: VxlanLink,
+  vx: VxlanLink | GeneveLink,
   underLink: Link | undefined,
   sourceMtu: number | undefined,
 ): void {
