@@ -26,7 +26,7 @@ export const VXLAN_OVERHEAD_IPV4 = 50;
 const ZERO_MAC = "00:00:00:00:00:00";
 
 export function viaVxlan(ctx: WalkContext, e: Egress, vx: VxlanLink): Next {
-  const { view, packet, nextHop } = e;
+  const { view, nextHop } = e;
   const s = view.state;
   const neighbour = s.neighbours.find((n) => n.dev === vx.name && sameAddress(n.dst, nextHop));
   if (!neighbour || !isNeighbourUsable(neighbour) || !neighbour.lladdr) {
