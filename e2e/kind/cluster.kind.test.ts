@@ -3,7 +3,9 @@
  * traffic between pods on different nodes, both ways, directly and through a ClusterIP Service,
  * and the node wiring netmap's traces will name: flannel's cni0 bridge and flannel.1 VXLAN device
  * (the other node's address as VTEP in its FDB); kindnet's ptp veths with a /32 route per pod and
- * the route to the other node's pod CIDR via that node's address. Then the cluster is deleted.
+ * the route to the other node's pod CIDR via that node's address. Then, on the same cluster, netmap
+ * itself (netmap-suite.ts): helm install, the real `kubectl netmap` on five paths checked against
+ * the nodes' state, helm uninstall. Then the cluster is deleted, also after a failure.
  *
  *   npm run e2e:kind                             # offline (built here), kube-proxy iptables
  *   NETMAP_KIND_MODE=online npm run e2e:kind     # kind's published images (internet)
@@ -11,6 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKindCluster, type KindCluster, type KindNetwork, type ProxyMode } from "./harness.js";
+import { netmapSuite } from "./netmap-suite.js";
 import { deployPodPair, nodeFacts, type PodPair, podHostVeth, tcpExchange } from "./workloads.js";
 
 const networks = (process.env.NETMAP_KIND_NETWORKS ?? "flannel,kindnet")
@@ -159,6 +162,8 @@ for (const network of networks) {
           }
         },
       );
+
+      netmapSuite(c);
     });
   }
 }

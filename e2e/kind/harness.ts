@@ -60,7 +60,7 @@ export interface KindCluster {
   readonly nodes: readonly string[];
   readonly controlPlane: string;
   readonly workers: readonly string[];
-  /** What prepare.sh found or built: KIND, KUBECTL, DOCKER_HOST, NODE_IMAGE, NETMAP_IMAGE, ... */
+  /** What prepare.sh found or built: KIND, KUBECTL, HELM, DOCKER_HOST, NODE_IMAGE, NETMAP_IMAGE, ... */
   readonly tools: Readonly<Record<string, string>>;
   /** The environment for docker/kind/kubectl against this cluster (DOCKER_HOST, KUBECONFIG). */
   readonly env: Readonly<Record<string, string>>;
@@ -167,7 +167,15 @@ export function prepareKind(
         const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
         if (m?.[1] && m[2] !== undefined) tools[m[1]] = m[2];
       }
-      for (const k of ["KIND", "KUBECTL", "DOCKER_HOST", "NODE_IMAGE", "NETMAP_IMAGE", "FLANNEL_MANIFEST"]) {
+      for (const k of [
+        "KIND",
+        "KUBECTL",
+        "HELM",
+        "DOCKER_HOST",
+        "NODE_IMAGE",
+        "NETMAP_IMAGE",
+        "FLANNEL_MANIFEST",
+      ]) {
         if (!tools[k]) throw new KindError(`prepare.sh ${mode} printed no ${k}=; its output: ${r.stdout}`);
       }
       return tools;

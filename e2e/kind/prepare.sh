@@ -11,10 +11,10 @@
 #            published node image, flannel's and kindnet's published images pulled by the nodes,
 #            netmap's image built from the root Dockerfile.
 #
-# Both: kind and kubectl from e2e/infra/go-tools.sh (the Go module proxy), flannel's manifest from
-# the flannel Go module (Documentation/kube-flannel.yml at the pinned version).
+# Both: kind, kubectl and helm from e2e/infra/go-tools.sh (the Go module proxy), flannel's manifest
+# from the flannel Go module (Documentation/kube-flannel.yml at the pinned version).
 #
-#   KIND=<path>  KUBECTL=<path>  DOCKER_HOST=<url>  NODE_IMAGE=<ref>  NETMAP_IMAGE=<ref>
+#   KIND=<path>  KUBECTL=<path>  HELM=<path>  DOCKER_HOST=<url>  NODE_IMAGE=<ref>  NETMAP_IMAGE=<ref>
 #   FLANNEL_MANIFEST=<path>  ETCD_IMAGE_TAG=<tag, offline only>
 #   KINDNETD_IMAGE=<ref, offline only, when kindnetd was built: the kindnet network needs it>
 set -euo pipefail
@@ -25,9 +25,9 @@ ONLINE_NODE_IMAGE="kindest/node:v1.33.4"
 start=$(date +%s)
 
 declare -A BIN
-tools_out="$("$REPO_ROOT/e2e/infra/go-tools.sh" kind kubectl)" || die "go-tools.sh failed (above)"
+tools_out="$("$REPO_ROOT/e2e/infra/go-tools.sh" kind kubectl helm)" || die "go-tools.sh failed (above)"
 while read -r tool path; do BIN[$tool]="$path"; done <<<"$tools_out"
-[ -x "${BIN[kind]:-}" ] && [ -x "${BIN[kubectl]:-}" ] || die "go-tools.sh did not give kind and kubectl"
+[ -x "${BIN[kind]:-}" ] && [ -x "${BIN[kubectl]:-}" ] && [ -x "${BIN[helm]:-}" ] || die "go-tools.sh did not give kind, kubectl and helm"
 
 # flannel's manifest, from the flannel module at the pinned version.
 flannel_mod="$(GOMODCACHE="$NETMAP_CACHE/go/mod" GOFLAGS=-mod=mod GOTOOLCHAIN=local \
@@ -70,6 +70,7 @@ case "$mode" in
 esac
 echo "KIND=${BIN[kind]}"
 echo "KUBECTL=${BIN[kubectl]}"
+echo "HELM=${BIN[helm]}"
 echo "NODE_IMAGE=$node_image"
 echo "NETMAP_IMAGE=$netmap_image"
 echo "FLANNEL_MANIFEST=$manifest"

@@ -14,6 +14,8 @@ mode="${NETMAP_KIND_MODE:-offline}"
 start=$(date +%s)
 echo "[e2e:kind] preparing the $mode images and tools (cold offline: ~45-75 min on 2 cores; cached: seconds)" >&2
 e2e/kind/prepare.sh "$mode" >/dev/null
-echo "[e2e:kind] prepared in $(($(date +%s) - start)) s; running the kind tests" >&2
+echo "[e2e:kind] prepared in $(($(date +%s) - start)) s; building kubectl-netmap (the tests run the workspace's)" >&2
+node_modules/.bin/tsc -b kubectl-plugin
+echo "[e2e:kind] running the kind tests" >&2
 NETMAP_E2E_KIND=1 NETMAP_KIND_MODE="$mode" node_modules/.bin/vitest run --project kind "$@"
 echo "[e2e:kind] done in $(($(date +%s) - start)) s" >&2

@@ -142,10 +142,14 @@ export async function tcpExchange(
 }
 
 /** The host-side ifindex of a pod's eth0 (its veth peer), from the pod's own /sys. */
-export async function podHostVeth(cluster: KindCluster, pod: TestPod): Promise<number> {
+export async function podHostVeth(
+  cluster: KindCluster,
+  pod: TestPod,
+  namespace: string = SMOKE_NAMESPACE,
+): Promise<number> {
   const out = await cluster.kubectl([
     "-n",
-    SMOKE_NAMESPACE,
+    namespace,
     "exec",
     pod.name,
     "--",
