@@ -3,6 +3,7 @@
  * name the real cause at its hop, and real traffic must agree.
  */
 import type { TraceResult } from "@netmap/core";
+import { collectNodeForTrace } from "@netmap/probe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "./exec.js";
 import type { Lab, LabPod } from "./lab.js";
@@ -223,6 +224,57 @@ describe("iptables NAT with only a port", () => {
       expect(real.connected, real.errors.join("; ")).toBe(3);
     } finally {
       await lab.iptables(dst.nodeNetns, ["-t", "nat", "-D", "PREROUTING", ...rule.slice(5), ...target]);
+    }
+  });
+});
+
+describe("a pod's own iptables rules are on its path (a sidecar mesh's or Docker DNS's redirects)", () => {
+  it("an OUTPUT redirect in the client pod's netns: the trace shows it in that netns, and the probe's trace read has it too", async () => {
+    const src = pod("pod-1-2");
+    const dst = pod("pod-2-1");
+    const rule = [
+      "-t",
+      "nat",
+      "-A",
+      "OUTPUT",
+      "-d",
+      `${dst.ip}/32`,
+      "-p",
+      "tcp",
+      "-m",
+      "tcp",
+      "--dport",
+      "80",
+    ];
+    const target = ["-j", "DNAT", "--to-destination", ":8080"];
+    await lab.exec(src.netns, ["iptables", ...rule, ...target]);
+    try {
+      const r = await traceLab(lab, { protocol: "tcp", src: src.ip, dst: dst.ip, sport: 40000, dport: 80 });
+      const dnat = r.hops.find((h) => h.action === "dnat");
+      expect(dnat).toMatchObject({ netns: src.netns, rule: "nat/OUTPUT rule 1" });
+      expect(dnat?.command).toBe(`ip netns exec ${src.netns} iptables -t nat -S OUTPUT`);
+      expect(r.directions.map((d) => d.verdict)).toEqual(["Delivered", "Delivered"]);
+      const real = await lab.tcpProbe(src, dst.ip, 80, {
+        connections: 3,
+        serverPods: [dst],
+        serverPort: 8080,
+      });
+      expect(real.connected, real.errors.join("; ")).toBe(3);
+      // The probe's own read for a trace (host netfilter on demand) reads the pods' rules whole.
+      const node = lab.nodes.find((n) => n.name === src.node);
+      if (!node) throw new Error("lab lost node-1");
+      const forTrace = await collectNodeForTrace({
+        node: node.name,
+        hostNetns: `/var/run/netns/${node.netns}`,
+      });
+      try {
+        const podState = forTrace.state.pods.find((p) => p.ips.includes(src.ip))?.state;
+        expect(podState?.netfilter.iptables?.tables.get("nat")?.chain("OUTPUT")?.rules.length).toBe(1);
+      } finally {
+        forTrace.release();
+      }
+    } finally {
+      await lab.exec(src.netns, ["iptables", ...rule.map((a) => (a === "-A" ? "-D" : a)), ...target]);
     }
   });
 });

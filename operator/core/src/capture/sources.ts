@@ -96,10 +96,12 @@ export const SOURCES: readonly SourceSpec[] = [
     optional: false,
   },
   {
+    // In pod netns too: sidecar meshes (Istio, Linkerd) and Docker's embedded DNS put their
+    // redirects there, and a trace crosses them.
     name: "iptables-save",
     file: "iptables-save.txt",
     argv: ["iptables-save", "-c"],
-    scope: "host",
+    scope: "all",
     optional: true,
   },
   {

@@ -104,6 +104,7 @@ export interface NodeForTrace {
   release(): void;
 }
 
+/** Read on demand in the host netns; pod netns rulesets are small and read whole (iptables-save). */
 const WHOLE_DUMPS: readonly SourceName[] = ["iptables-save", "nft-ruleset"];
 
 /**
@@ -111,7 +112,7 @@ const WHOLE_DUMPS: readonly SourceName[] = ["iptables-save", "nft-ruleset"];
  * chain, nft tables other than iptables-nft's object by object (both on demand).
  */
 export async function collectNodeForTrace(opts: CollectNodeOptions): Promise<NodeForTrace> {
-  const sources = (opts.sources ?? SOURCES.map((s) => s.name)).filter((s) => !WHOLE_DUMPS.includes(s));
+  const sources = (opts.sources ?? SOURCES.map((s) => s.name)).filter((s) => s !== "nft-ruleset");
   const hostPath = resolveNetnsPath(opts.hostNetns);
   const t0 = performance.now();
   let tNetfilter = t0;
@@ -125,7 +126,7 @@ export async function collectNodeForTrace(opts: CollectNodeOptions): Promise<Nod
   });
   let state: NodeState;
   try {
-    state = assembleNodeState(await collectNode({ ...opts, sources }));
+    state = assembleNodeState(await collectNode({ ...opts, sources, hostSkip: [...WHOLE_DUMPS] }));
   } catch (err) {
     // collectNode's error is the one reported; what netfilter opened meanwhile is freed.
     const opened = await netfilter.catch(() => undefined);

@@ -45,6 +45,8 @@ export interface CollectNodeOptions {
   hostNetns: string;
   /** Restrict to these sources (discovery still reads ip-link, ip-addr, ip-route and netns-ids). */
   sources?: SourceName[];
+  /** Sources left out of the host netns only (a trace reads the host's netfilter on demand). */
+  hostSkip?: SourceName[];
   /**
    * Capture only the pod netns holding one of these IPs (a trace reads only what it needs). None of
    * them on this node is a CollectError that lists the pods and veths discovery found.
@@ -162,7 +164,7 @@ export async function collectNode(opts: CollectNodeOptions): Promise<NodeCapture
   const tools = await toolVersions(hostPath, opts.exec);
 
   progress({ stage: "host", netns: "host", message: `capturing host netns ${hostPath}` });
-  const hostSpecs = specsFor("host", opts.sources);
+  const hostSpecs = specsFor("host", opts.sources).filter((s) => !opts.hostSkip?.includes(s.name));
   const nft = hostSpecs.some((s) => s.name === "nft-ruleset")
     ? { "nft-ruleset": await captureNftRuleset(hostPath, opts.exec) }
     : {};
