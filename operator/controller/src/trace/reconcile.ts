@@ -25,6 +25,7 @@ import type { Logger } from "../observe/log.js";
 import type { OperatorMetrics } from "../observe/metrics.js";
 import { setCondition } from "./conditions.js";
 import { factsFor } from "./facts.js";
+import { notReady } from "./node-ready.js";
 import { type ClusterView, ResolveError, resolveTrace } from "./resolve.js";
 
 /** The engine's hand-off (@netmap/core nextStep): the next node task, or the finished result. */
@@ -263,12 +264,20 @@ export class TraceReconciler {
         node: task.node,
         direction: task.direction,
       });
+      const unready = notReady(task.node, this.d.view.node(task.node));
+      if (unready)
+        await this.d.writer.event(
+          trace,
+          "Warning",
+          "NodeNotReady",
+          `step ${task.step} (${task.direction}) goes to ${unready}: its probe may not answer, and then the trace fails after ${timeout}s`,
+        );
     }
     if (now.getTime() >= deadline) {
       await this.fail(
         trace,
         "NodeDidNotAnswer",
-        `node ${task.node} did not answer step ${task.step} (${task.direction}) within the trace's ${timeout}s: is the netmap probe running on ${task.node}? (kubectl get pods -A -l app.kubernetes.io/component=probe --field-selector spec.nodeName=${task.node})`,
+        `node ${task.node} did not answer step ${task.step} (${task.direction}) within the trace's ${timeout}s: ${unreadyNote(task.node, this.d.view)}is the netmap probe running on ${task.node}? (kubectl get pods -A -l app.kubernetes.io/component=probe --field-selector spec.nodeName=${task.node})`,
         { nodes: steps },
       );
       return this.expire(this.freshest(trace));
@@ -414,6 +423,12 @@ export class TraceReconciler {
     });
     return {};
   }
+}
+
+/** "node-3 is NotReady since …; " when the node is not Ready, else "". */
+function unreadyNote(node: string, view: ClusterView): string {
+  const why = notReady(node, view.node(node));
+  return why ? `${why}; ` : "";
 }
 
 /** The API server's message in an error from client-node (its body is the Status object). */
