@@ -16,6 +16,7 @@ import {
   SEGMENT_NODE_FIELD,
   VERSION,
 } from "@netmap/api";
+import { walkFailure } from "./failure.js";
 import { ApiError, type KubeClient, type WatchEvent } from "./kube-client.js";
 import type { ProbeLogger } from "./log.js";
 import { NodeStateCache, nodeCollector, type WalkNode, walkSegment } from "./walk-segment.js";
@@ -45,6 +46,8 @@ export class ProbeAgent {
   private readonly pending: NetworkTraceSegment[] = [];
   /** uids queued or being walked. */
   private readonly busy = new Set<string>();
+  /** performance.now() when each queued segment arrived (a read started later is fresh enough for it). */
+  private readonly arrivedAt = new Map<string, number>();
   /** uids answered by this process (the watch may show them once more before the status lands). */
   private readonly answered = new Set<string>();
   private active = 0;
@@ -131,6 +134,7 @@ export class ProbeAgent {
     if (seg.status?.phase || this.busy.has(uid) || this.answered.has(uid)) return;
     if (seg.spec.nodeName !== this.o.node) return; // the selector says so; never write another node's part
     this.busy.add(uid);
+    this.arrivedAt.set(uid, performance.now());
     this.pending.push(seg);
     this.pump();
   }
@@ -163,12 +167,18 @@ export class ProbeAgent {
     let status: NetworkTraceSegmentStatus;
     try {
       this.knownPods = seg.spec.facts.pods.filter((p) => p.node === this.o.node);
+      const uid = seg.metadata.uid ?? "";
+      const arrivedAt = this.arrivedAt.get(uid);
+      this.arrivedAt.delete(uid);
       const { result, timings } = await walkSegment({
         node: this.o.node,
         task: seg.spec.task,
         facts: seg.spec.facts,
         walkNode: this.o.walkNode,
         state: this.state,
+        ...(arrivedAt !== undefined ? { arrivedAt } : {}),
+        // One read of the node serves this walk and the ones queued behind it.
+        queued: this.pending.map((p) => ({ task: p.spec.task, facts: p.spec.facts })),
       });
       status = {
         phase: "Succeeded",
@@ -190,7 +200,7 @@ export class ProbeAgent {
       const message = err instanceof Error ? err.message : String(err);
       status = {
         phase: "Failed",
-        message: `${message} (node ${this.o.node}, probe ${this.o.identity})`,
+        message: walkFailure(err, this.o.node, this.o.identity),
         probe: this.o.identity,
         startTime: started.toISOString(),
         completionTime: new Date().toISOString(),

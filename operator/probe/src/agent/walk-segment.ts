@@ -78,7 +78,9 @@ export interface SegmentWalk {
  * Walks that share it must run one at a time (the agent walks sequentially).
  */
 export class NodeStateCache {
-  private entry: { at: number; podIps: Set<string> | undefined; node: NodeForTrace } | undefined;
+  private entry:
+    | { at: number; startedAt: number; podIps: Set<string> | undefined; node: NodeForTrace }
+    | undefined;
   /** Reads of the node (for logs and the benchmark). */
   reads = 0;
 
@@ -87,17 +89,29 @@ export class NodeStateCache {
     private readonly collect: (podIps: string[] | undefined) => Promise<NodeForTrace>,
   ) {}
 
-  async get(podIps: string[] | undefined): Promise<{ node: NodeForTrace; fresh: boolean }> {
+  /**
+   * The node's state covering `podIps` (undefined: every pod netns). `notBefore` (performance.now()
+   * when the walk was asked for): a read that started after it is as fresh as a read of its own,
+   * whatever its age — so walks that queued up behind a slow read (a burst of traces on a busy
+   * node) share the next read instead of each reading the node again.
+   */
+  async get(
+    podIps: string[] | undefined,
+    notBefore?: number,
+  ): Promise<{ node: NodeForTrace; fresh: boolean }> {
     const e = this.entry;
-    const live = e !== undefined && performance.now() - e.at < this.ttlMs;
+    const live =
+      e !== undefined &&
+      (performance.now() - e.at < this.ttlMs || (notBefore !== undefined && e.startedAt >= notBefore));
     if (live && covers(e.podIps, podIps)) return { node: e.node, fresh: false };
     // Grow the set a live entry had, so traces between different pods do not evict each other.
     const wanted = podIps === undefined || (live && e.podIps === undefined) ? undefined : new Set(podIps);
     if (wanted && live && e.podIps) for (const ip of e.podIps) wanted.add(ip);
+    const startedAt = performance.now();
     const node = await this.collect(wanted ? [...wanted] : undefined);
     this.reads++;
     this.entry?.node.release();
-    this.entry = { at: performance.now(), podIps: wanted, node };
+    this.entry = { at: performance.now(), startedAt, podIps: wanted, node };
     return { node, fresh: true };
   }
 
@@ -120,11 +134,36 @@ export interface WalkSegmentOptions {
   walkNode: WalkNode;
   /** Where the node's state comes from (collectNodeForTrace, through a NodeStateCache). */
   state: NodeStateCache;
+  /** performance.now() when the segment arrived (see NodeStateCache.get). */
+  arrivedAt?: number;
+  /** The walks queued behind this one: a read for this walk covers their pods too. */
+  queued?: ReadonlyArray<{ task: NodeTask; facts: ClusterFacts }>;
+}
+
+/** The pod IPs a read must cover for `task` and the `queued` walks (undefined: every pod netns). */
+export function podIpsForWalks(
+  node: string,
+  task: NodeTask,
+  facts: ClusterFacts,
+  queued: ReadonlyArray<{ task: NodeTask; facts: ClusterFacts }> = [],
+): string[] | undefined {
+  const mine = podIpsForTask(node, task, facts);
+  if (mine === undefined) return undefined;
+  const all = new Set(mine);
+  for (const q of queued) {
+    const theirs = podIpsForTask(node, q.task, q.facts);
+    // A queued walk that needs every pod netns would read them all itself: leave it its own read.
+    if (theirs) for (const ip of theirs) all.add(ip);
+  }
+  return [...all];
 }
 
 export async function walkSegment(o: WalkSegmentOptions): Promise<SegmentWalk> {
   const t0 = performance.now();
-  const { node: collected } = await o.state.get(podIpsForTask(o.node, o.task, o.facts));
+  const { node: collected } = await o.state.get(
+    podIpsForWalks(o.node, o.task, o.facts, o.queued),
+    o.arrivedAt,
+  );
   const t1 = performance.now();
   const { result, rounds } = await walkOnDemand(
     () => o.walkNode({ state: collected.state, facts: o.facts, task: o.task }),

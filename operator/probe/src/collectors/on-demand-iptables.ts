@@ -113,7 +113,10 @@ export class OnDemandIptablesTable implements IptablesTable {
       if (why && !/No chain|does not exist|incompatible/.test(why)) this.unreadable.set(chain, why);
       return null;
     }
-    return parseIptablesS(r.stdout, this.name).tables.get(this.name) as LazyIptablesTable;
+    // Errors name the exact command, so that whoever reads the trace's reason can run it on the node.
+    return parseIptablesS(r.stdout, this.name, `iptables -t ${this.name} -S ${chain} -v`).tables.get(
+      this.name,
+    ) as LazyIptablesTable;
   }
 
   private source(name: string): LazyIptablesTable | undefined {

@@ -58,4 +58,14 @@ describe("parseIptablesS (iptables -t nat -S)", () => {
       expect((e as ParseError).detail).toMatch(/no '-N KUBE-X' line/);
     }
   });
+
+  it("names the command it was given in its errors, also for a chain line read lazily (a dump cut short)", () => {
+    const cut = parseIptablesS("-P PREROUTING ACCE", "nat", "iptables -t nat -S PREROUTING -v");
+    expect(() => cut.tables.get("nat")?.chain("PREROUTING")).toThrow(
+      'iptables -t nat -S PREROUTING -v: line 1: bad policy "ACCE": expected ACCEPT or DROP',
+    );
+    expect(() => parseIptablesS("\u0001 garbage", "filter", "iptables -t filter -S FORWARD -v")).toThrow(
+      /^iptables -t filter -S FORWARD -v: line 1: not an iptables -S line/,
+    );
+  });
 });

@@ -12,14 +12,14 @@ const SOURCE = "iptables -S";
 
 const DECL_RE = /^-([PN])\s+(\S+)(?:\s+(\S+))?(?:\s+-c\s+(\d+)\s+(\d+))?\s*$/;
 
-function parseSDeclaration(text: string, line: number): IptablesChainDeclaration {
+function parseSDeclaration(text: string, line: number, source: string): IptablesChainDeclaration {
   const m = DECL_RE.exec(text);
   if (!m)
-    throw new ParseError(SOURCE, line, "bad chain line: expected '-P CHAIN POLICY' or '-N CHAIN'", text);
+    throw new ParseError(source, line, "bad chain line: expected '-P CHAIN POLICY' or '-N CHAIN'", text);
   const decl: IptablesChainDeclaration = {};
   if (m[1] === "P") {
     if (m[3] !== "ACCEPT" && m[3] !== "DROP") {
-      throw new ParseError(SOURCE, line, `bad policy "${m[3] ?? ""}": expected ACCEPT or DROP`, text);
+      throw new ParseError(source, line, `bad policy "${m[3] ?? ""}": expected ACCEPT or DROP`, text);
     }
     decl.policy = m[3];
   }
@@ -30,10 +30,13 @@ function parseSDeclaration(text: string, line: number): IptablesChainDeclaration
 
 /**
  * Parse `iptables -t TABLE -S` output for `table`. A rule for a chain no `-N`/`-P` line declared
- * (other than a built-in chain) throws ParseError with the line.
+ * (other than a built-in chain) throws ParseError with the line. `source` names the command in
+ * errors (default "iptables -S"; e.g. "iptables -t nat -S KUBE-SERVICES -v").
  */
-export function parseIptablesS(text: string, table: IptablesTableName): LazyIptablesRuleset {
-  const t = new LazyIptablesTable(table, 0, text, SOURCE, parseSDeclaration);
+export function parseIptablesS(text: string, table: IptablesTableName, source = SOURCE): LazyIptablesRuleset {
+  const t = new LazyIptablesTable(table, 0, text, source, (decl, line) =>
+    parseSDeclaration(decl, line, source),
+  );
   const len = text.length;
   let pos = 0;
   let line = 0;
@@ -51,7 +54,7 @@ export function parseIptablesS(text: string, table: IptablesTableName): LazyIpta
         const idx = t.chainIndex(name, line);
         if (idx === undefined) {
           throw new ParseError(
-            SOURCE,
+            source,
             line,
             `rule for chain ${name}, which no '-N ${name}' line declares before it (list the whole table with iptables -t ${table} -S)`,
             lineText,
@@ -59,10 +62,10 @@ export function parseIptablesS(text: string, table: IptablesTableName): LazyIpta
         }
         t.addRule(idx, pos, line);
       } else if (t.declare(name, pos, line) < 0) {
-        throw new ParseError(SOURCE, line, `chain ${name} is declared twice`, lineText);
+        throw new ParseError(source, line, `chain ${name} is declared twice`, lineText);
       }
     } else if (lineText.trim() !== "") {
-      throw new ParseError(SOURCE, line, "not an iptables -S line (expected -P, -N or -A)", lineText);
+      throw new ParseError(source, line, "not an iptables -S line (expected -P, -N or -A)", lineText);
     }
     pos = nl + 1;
   }
