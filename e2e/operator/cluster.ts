@@ -164,10 +164,14 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-/** Starts `node <args>` with its stderr and stdout in `log`. */
-export function startNode(args: readonly string[], log: string): Proc {
+/** Starts `node <args>` with its stderr and stdout in `log` (`env`: variables over this process's). */
+export function startNode(args: readonly string[], log: string, env?: Record<string, string>): Proc {
   const out = createWriteStream(log);
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   return {
@@ -210,7 +214,13 @@ export async function startOperator(cp: ControlPlane, dir: string): Promise<Proc
  * One probe process for lab node `node`: a Pod on that node carries the probe's identity (its
  * token, bound to the Pod, names the node), as a DaemonSet pod's would.
  */
-export async function startProbe(cp: ControlPlane, lab: Lab, node: string, dir: string): Promise<Proc> {
+export async function startProbe(
+  cp: ControlPlane,
+  lab: Lab,
+  node: string,
+  dir: string,
+  env?: Record<string, string>,
+): Promise<Proc> {
   const n = lab.nodes.find((x) => x.name === node);
   if (!n) throw new Error(`no lab node ${node}`);
   const pod = `netmap-probe-${node}`;
@@ -251,6 +261,7 @@ export async function startProbe(cp: ControlPlane, lab: Lab, node: string, dir: 
       pod,
     ],
     join(dir, `probe-${node}.log`),
+    env,
   );
 }
 
