@@ -17,6 +17,12 @@ export interface LeaderElectionOptions {
   leaseDurationSeconds?: number;
   /** How often to try to acquire or renew, ms. Default 2000. */
   retryPeriodMs?: number;
+  /**
+   * How long the leader keeps leading while its renewals fail (an API server restart, a cut
+   * connection), ms; then it steps down. Shorter than the lease, so no other candidate can have
+   * taken over meanwhile. Default 10000 (client-go's renewDeadline).
+   */
+  renewDeadlineMs?: number;
   log: Logger;
 }
 
@@ -26,10 +32,14 @@ export class LeaderElector {
   private stopped = false;
   private readonly duration: number;
   private readonly retryMs: number;
+  private readonly renewDeadlineMs: number;
+  /** When this candidate last acquired or renewed the Lease (ms since the epoch). */
+  private renewedAt = 0;
 
   constructor(private readonly opts: LeaderElectionOptions) {
     this.duration = opts.leaseDurationSeconds ?? 15;
     this.retryMs = opts.retryPeriodMs ?? 2000;
+    this.renewDeadlineMs = Math.min(opts.renewDeadlineMs ?? 10_000, this.duration * 1000 - this.retryMs);
   }
 
   get isLeader(): boolean {
@@ -47,15 +57,30 @@ export class LeaderElector {
         } catch (err) {
           this.opts.log.warn("lease update failed", { lease: this.opts.name, error: errorMessage(err) });
         }
+        if (ok) this.renewedAt = Date.now();
         if (ok && !this.leading) {
           this.leading = true;
           this.opts.log.info("became leader", { lease: this.opts.name, identity: this.opts.identity });
           resolve();
         } else if (!ok && this.leading) {
-          this.leading = false;
-          this.opts.log.error("lost the lease", { lease: this.opts.name });
-          onLost();
-          return;
+          // A failed renewal is not a lost lease: nobody else may take it before it expires. Step
+          // down only once renewals have failed for the renew deadline, as client-go does.
+          const since = Date.now() - this.renewedAt;
+          if (since >= this.renewDeadlineMs) {
+            this.leading = false;
+            this.opts.log.error("lost the lease: could not renew it within the renew deadline", {
+              lease: this.opts.name,
+              sinceRenewalMs: since,
+              renewDeadlineMs: this.renewDeadlineMs,
+            });
+            onLost();
+            return;
+          }
+          this.opts.log.warn("could not renew the lease; still leading until the renew deadline", {
+            lease: this.opts.name,
+            sinceRenewalMs: since,
+            renewDeadlineMs: this.renewDeadlineMs,
+          });
         }
         this.timer = setTimeout(tick, this.retryMs);
         this.timer.unref();
