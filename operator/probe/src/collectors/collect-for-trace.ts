@@ -47,7 +47,13 @@ export async function nftTablesForTrace(
   );
   if (which.status === "absent") {
     if (which.toolMissing) return undefined;
-    throw new Error(`nft -j list chains failed (exit ${which.exitCode}): ${which.stderr}`);
+    throw new Error(
+      `nft -j list chains failed (exit ${which.exitCode}): ${which.stderr.trim()}${
+        /you must be root|Operation not permitted/.test(which.stderr)
+          ? " (reading nf_tables needs CAP_NET_ADMIN: check the probe's securityContext)"
+          : ""
+      }`,
+    );
   }
   const onDemand = await onDemandNft(netns, which.listing, which.tables, exec);
   if (onDemand) {
@@ -124,6 +130,10 @@ export async function collectNodeForTrace(opts: CollectNodeOptions): Promise<Nod
     tNetfilter = performance.now();
     return r;
   });
+  // Awaited below; marked handled now, so that a failure while iproute2 is still being read (no
+  // NET_ADMIN, a damaged nft listing) is that await's error, not an unhandled rejection that
+  // ends the process.
+  netfilter.catch(() => {});
   let state: NodeState;
   try {
     state = assembleNodeState(await collectNode({ ...opts, sources, hostSkip: [...WHOLE_DUMPS] }));

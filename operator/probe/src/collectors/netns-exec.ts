@@ -58,7 +58,15 @@ export async function existingNetns(netns: string, argv: readonly string[]): Pro
   const path = resolveNetnsPath(netns);
   try {
     await access(path);
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM")
+      throw new NetnsExecError(
+        `cannot open netns ${path}: permission denied`,
+        "opening another user's /proc/<pid>/ns/net needs CAP_SYS_PTRACE (the probe's container adds it; check the probe's securityContext)",
+        path,
+        argv,
+      );
     throw new NetnsExecError(
       `netns ${path} does not exist`,
       "check the netns path/name (`ip netns list`, or /proc/<pid>/ns/net of a running process)",
