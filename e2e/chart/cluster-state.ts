@@ -7,7 +7,6 @@
 import { join } from "node:path";
 import type { ControlPlane } from "../control-plane/index.js";
 import { type ManagedProcess, startProcess } from "../control-plane/process.js";
-import { ensureTools } from "../control-plane/tools.js";
 
 const IGNORED = new Set(["events", "events.events.k8s.io"]);
 
@@ -42,13 +41,15 @@ export const CONTROLLERS = [
   "disruption-controller",
 ] as const;
 
-/** kube-controller-manager v1.33.13 (built by go-tools.sh) against `cp` with the admin credentials. */
-export async function startControllerManager(cp: ControlPlane): Promise<ManagedProcess> {
-  const tools = await ensureTools(["kube-controller-manager"]);
+/**
+ * kube-controller-manager v1.33.13 (`bin`: built by go-tools.sh, from the control-plane project's
+ * global setup) against `cp` with the admin credentials.
+ */
+export function startControllerManager(cp: ControlPlane, bin: string): ManagedProcess {
   return startProcess(
     "kube-controller-manager",
     [
-      tools["kube-controller-manager"] as string,
+      bin,
       `--kubeconfig=${cp.kubeconfigPath}`,
       `--controllers=${CONTROLLERS.join(",")}`,
       "--leader-elect=false",

@@ -72,7 +72,7 @@ beforeAll(async () => {
       etcd: tools.etcd as string,
     },
   });
-  kcm = await startControllerManager(cp);
+  kcm = startControllerManager(cp, tools["kube-controller-manager"] as string);
   // Two Ready nodes for the DaemonSet controller (no kubelet runs: pods stay Pending).
   for (const n of ["node-1", "node-2"]) {
     await cp.kubectl(["apply", "-f", "-"], {
@@ -135,6 +135,9 @@ describe("helm install and uninstall of each variant, on a real API server", () 
       const out = await helm(["install", RELEASE, CHART_DIR, "-n", NAMESPACE, ...(file ? ["-f", file] : [])]);
       expect(out).toContain("STATUS: deployed");
       expect(out).toContain("kubectl netmap <pod-a> <pod-b> --port 8080 -n <namespace>");
+      expect(out).toContain(
+        `kubectl label namespace ${NAMESPACE} pod-security.kubernetes.io/enforce=privileged`,
+      );
       const manifest = parseManifests(await helm(["get", "manifest", RELEASE, "-n", NAMESPACE]));
       expect(manifest.length).toBeGreaterThan(10);
       for (const m of manifest) {
@@ -227,7 +230,9 @@ describe("PodSecurity admission", () => {
     );
     // Not privileged: baseline names no "privileged" violation.
     expect(refused).not.toContain("privileged (");
-    expect(await dryRun(podOf(ds.spec?.template as { spec: unknown }, "probe", "psa-privileged"))).toBe("accepted");
+    expect(await dryRun(podOf(ds.spec?.template as { spec: unknown }, "probe", "psa-privileged"))).toBe(
+      "accepted",
+    );
   });
 });
 
