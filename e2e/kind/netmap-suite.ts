@@ -10,7 +10,7 @@
  * node's pod CIDR, kube-proxy's KUBE-SVC/KUBE-SEP chains (iptables-save) or its service and
  * endpoint chains and maps (nft list table ip kube-proxy).
  */
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hop, TraceResult } from "@netmap/core";
@@ -49,6 +49,7 @@ import { type NodeFacts, nodeFacts, podHostVeth, type TestPod } from "./workload
 let outputDir: string | undefined;
 async function keepText(cluster: KindCluster, name: string, text: string): Promise<string> {
   outputDir ??= process.env.NETMAP_KIND_OUTPUT ?? (await mkdtemp(join(tmpdir(), "netmap-kind-traces-")));
+  await mkdir(outputDir, { recursive: true });
   const path = join(outputDir, `${cluster.name}-${name}.txt`);
   await writeFile(path, text);
   return path;
@@ -287,6 +288,10 @@ export function netmapSuite(c: () => KindCluster): void {
       await expectHostVeth(result, client, true);
       await expectHostVeth(result, endpoint, true);
       await expectCrossing(result, client.node, "request");
+      const text = await kubectlNetmap(cluster, [...args, "-o", "text"]);
+      expect(text.code, text.stderr).toBe(0);
+      const textPath = await keepText(cluster, "pod-to-service", text.stdout);
+      process.stderr.write(`[kind] ${cluster.name}: \`${text.argv.join(" ")}\` → ${textPath}\n`);
       const svcHop = result.hops.find((h) => h.endpoints !== undefined);
       expect(svcHop?.node, "the Service hop is on the client's node").toBe(client.node);
       const dnat = result.hops.find((h) => h.action === "dnat");
