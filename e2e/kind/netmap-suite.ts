@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hop, TraceResult } from "@netmap/core";
+import { PROBE_ENTRY } from "@netmap/operator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KindCluster } from "./harness.js";
 import {
@@ -213,6 +214,34 @@ export function netmapSuite(c: () => KindCluster): void {
         expect(out?.summary, `the packet leaves ${from} on ${real?.dev}`).toContain(`next hop ${to.address}`);
       }
     }
+
+    it("each node's probe runs as the chart's defaults confine it: three capabilities, seccomp, no_new_privs, read-only root", async () => {
+      const cluster = c();
+      // The probe's process as the node's kernel sees it (/proc of the node container; hostPID).
+      const script = `for p in /proc/[0-9]*; do if grep -qa ${PROBE_ENTRY} $p/cmdline 2>/dev/null; then echo "== $p"; cat $p/status; grep ' / / ' $p/mountinfo; fi; done`;
+      // CAP_NET_ADMIN (12) | CAP_SYS_PTRACE (19) | CAP_SYS_ADMIN (21).
+      const caps = ((1n << 12n) | (1n << 19n) | (1n << 21n)).toString(16).padStart(16, "0");
+      for (const node of cluster.nodes) {
+        const out = await cluster.execOk(node, ["sh", "-c", script]);
+        const procs = out.split("== ").filter(Boolean);
+        expect(procs.length, `probe processes on ${node}:\n${out}`).toBe(1);
+        const field = (name: string) =>
+          new RegExp(`^${name}:\\s+(.*)$`, "m").exec(procs[0] ?? "")?.[1]?.trim();
+        expect(
+          {
+            uid: field("Uid")?.split(/\s+/)[0],
+            capEff: field("CapEff"),
+            capBnd: field("CapBnd"),
+            noNewPrivs: field("NoNewPrivs"),
+            seccomp: field("Seccomp"),
+          },
+          `the probe on ${node}`,
+        ).toEqual({ uid: "0", capEff: caps, capBnd: caps, noNewPrivs: "1", seccomp: "2" });
+        const root = (procs[0] ?? "").split("\n").find((l) => / \/ \/ /.test(l)) ?? "";
+        expect(root.split(" ")[5]?.split(","), `the probe's root mount on ${node}: ${root}`).toContain("ro");
+        process.stderr.write(`[kind] ${cluster.name}: probe on ${node}: VmRSS ${field("VmRSS")}\n`);
+      }
+    });
 
     it("same node, pod → pod: Delivered both ways, through both pods' veths on that node", async () => {
       const cluster = c();
