@@ -2,7 +2,7 @@
  * The probe's privileges, measured on the kernel lab: its real read of a node (the probe agent's
  * walkSegment, in a process of its own) run as the chart's probe container runs — root with only
  * NET_ADMIN, SYS_ADMIN and SYS_PTRACE in its bounding set, no_new_privs (allowPrivilegeEscalation:
- * false), the root filesystem read-only with a writable /tmp — gives the same walk as with every
+ * false), the root filesystem read-only with a writable tmpfs as TMPDIR — gives the same walk as with every
  * privilege; and each capability, taken away, breaks the read with a message naming what failed:
  *
  *   NET_ADMIN   nft and iptables (nf_tables over netlink) refuse to list anything
@@ -14,6 +14,9 @@
  * real node's runtime-mounted netns; the kind e2e runs the DaemonSet itself.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClusterFacts, NodeTask } from "@netmap/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,8 +39,19 @@ afterAll(async () => {
 interface Confinement {
   /** Capabilities left in the bounding set (lower case, without CAP_); undefined: all of them. */
   caps?: readonly string[];
-  /** Root filesystem read-only (a private mount namespace), /tmp a fresh tmpfs. */
+  /** Root filesystem read-only (a private mount namespace), TMPDIR a fresh tmpfs. */
   readOnlyRoot?: boolean;
+}
+
+/** An empty directory for the confined runs' tmpfs (each run mounts its own, in its own mount namespace). */
+let scratch: string | undefined;
+function scratchDir(): string {
+  if (!scratch) {
+    const dir = mkdtempSync(join(tmpdir(), "netmap-probe-tmp-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    scratch = dir;
+  }
+  return scratch;
 }
 
 /** Runs probe-read.ts confined as the probe container would be; resolves with its JSON answer. */
@@ -61,8 +75,10 @@ function probeRead(args: readonly string[], c: Confinement): Promise<Record<stri
         "private",
         "sh",
         "-c",
-        'mount -o bind,remount,ro / && mount -t tmpfs -o size=64m tmpfs /tmp && exec "$@"',
-        "sh",
+        // The probe's /tmp (an emptyDir in its pod) is a fresh tmpfs on a scratch directory given as
+        // TMPDIR, not on /tmp itself: a checkout under /tmp would vanish beneath it.
+        'mount -o bind,remount,ro / && mount -t tmpfs -o size=64m tmpfs "$0" && TMPDIR="$0" exec "$@"',
+        scratchDir(),
         ...confined,
       ]
     : confined;
