@@ -6,14 +6,15 @@
  *     a row: median and p95 (target: median < 1 s, p95 < 2 s);
  *   - 100 traces created at once: how many Succeeded, wall time until the last (target: all, < 15 s);
  *   - RSS and CPU of the operator and each probe, idle (30 s, after 10 s to settle) and under the 100 (target: idle probe
- *     ≤ 80 MB RSS and no CPU).
+ *     ≤ 80 MB RSS and no CPU); the same for kube-apiserver, etcd and this process, which share the
+ *     machine's cores with them (where the time of the 100 goes).
  *
  * Completion is seen through a watch on the NetworkTraces (no polling); times are from the create
  * call to the watch event that shows Succeeded or Failed.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
 import type { NetworkTrace } from "@netmap/api";
 import { ensureTools, startControlPlane } from "../control-plane/index.js";
@@ -41,6 +42,24 @@ function usage(pid: number): Usage {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return { rssMb: rssKb / 1024, cpuSeconds: ticks / 100 };
+}
+
+/** kube-apiserver and etcd of the control plane in `dir` (their command lines name it). */
+function controlPlanePids(dir: string): Array<{ name: string; pid: number }> {
+  const found: Array<{ name: string; pid: number }> = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (!cmdline.includes(dir)) continue;
+    const bin = basename(cmdline.split("\0")[0] ?? "");
+    if (bin === "kube-apiserver" || bin === "etcd") found.push({ name: bin, pid: Number(entry) });
+  }
+  return found.sort((x, y) => x.name.localeCompare(y.name));
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -157,6 +176,9 @@ async function main(): Promise<void> {
     const all = [
       { name: "operator", pid: operator.child.pid as number },
       ...probes.map((p) => ({ name: `probe ${p.node}`, pid: p.proc.child.pid as number })),
+      // What the traces cost the control plane, and this process (the 100 creates and the watch).
+      ...controlPlanePids(cp.dir),
+      { name: "bench (client)", pid: process.pid },
     ];
     // Settle first: V8 finishes compiling and collecting what the warm-up left for a few seconds.
     await new Promise((r) => setTimeout(r, 10_000));
