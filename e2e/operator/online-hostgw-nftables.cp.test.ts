@@ -3,14 +3,38 @@
  * kube-proxy's nftables rules: the operator and one probe per node on a real API server, each trace
  * equal to the offline trace of the same lab.
  */
-import type { Packet } from "@netmap/core";
+import { join } from "node:path";
+import type { Packet, TraceResult } from "@netmap/core";
 import { describe, expect, it } from "vitest";
+import { execCommand } from "../control-plane/index.js";
+import { repoRoot } from "../control-plane/tools.js";
 import { SERVICE_PORT } from "../lab/services.js";
-import { runTrace } from "./cluster.js";
+import { LAB_NAMESPACE, runTrace } from "./cluster.js";
 import { comparable, offlineTrace, onlineFixture, resultOf } from "./fixture.js";
 
 const f = onlineFixture({ labName: "cphostgw", overlay: "host-gw", mode: "nftables" });
 const offline = (packet: Packet, endpoint?: number) => offlineTrace(f.lab, packet, endpoint);
+const PLUGIN = join(repoRoot(), "kubectl-plugin/bin/kubectl-netmap.js");
+
+/** The real plugin binary, online, with the admin kubeconfig: its -o json result. */
+async function kubectlNetmap(...args: string[]): Promise<TraceResult> {
+  const r = await execCommand(
+    [
+      process.execPath,
+      PLUGIN,
+      ...args,
+      "-n",
+      LAB_NAMESPACE,
+      "--kubeconfig",
+      f.cp.kubeconfigPath,
+      "-o",
+      "json",
+    ],
+    { timeoutMs: 90_000 },
+  );
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as TraceResult;
+}
 
 describe("NetworkTrace online over host-gw with kube-proxy's nftables rules", () => {
   it("traces pod → pod across nodes over host-gw, both directions, as the offline trace does", async () => {
@@ -83,5 +107,29 @@ describe("NetworkTrace online over host-gw with kube-proxy's nftables rules", ()
     expect(t.status?.request?.source).toEqual({ node: node.name, netns: "host" });
     const want = await offline({ protocol: "icmp", src: node.underlayIp, dst: b.ip });
     expect(comparable(resultOf(t))).toEqual(comparable(want));
+  });
+
+  it("kubectl netmap (the real plugin binary) over host-gw: pod → pod across nodes and pod → svc/web through nftables, as offline", async () => {
+    const a = f.pod("pod-1-1");
+    const b = f.pod("pod-3-1");
+    const pods = await kubectlNetmap(a.name, b.name, "--protocol", "udp", "--port", "5353");
+    const wantPods = await offline({ protocol: "udp", src: a.ip, dst: b.ip, sport: 40000, dport: 5353 });
+    expect(comparable(pods)).toEqual(comparable(wantPods));
+    expect(pods.verdict).toBe("Delivered");
+    const c = f.pod("pod-1-2");
+    const svc = await kubectlNetmap(
+      c.name,
+      `svc/${f.services.web.model.name}`,
+      "--port",
+      `${SERVICE_PORT}`,
+      "--endpoint",
+      "2",
+    );
+    const wantSvc = await offline(
+      { protocol: "tcp", src: c.ip, dst: f.services.web.clusterIP, sport: 40000, dport: SERVICE_PORT },
+      2,
+    );
+    expect(comparable(svc)).toEqual(comparable(wantSvc));
+    expect(svc.hops.some((h) => h.primitive.startsWith("nft-"))).toBe(true);
   });
 });
