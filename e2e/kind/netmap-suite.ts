@@ -217,8 +217,9 @@ export function netmapSuite(c: () => KindCluster): void {
 
     it("each node's probe runs as the chart's defaults confine it: three capabilities, seccomp, no_new_privs, read-only root", async () => {
       const cluster = c();
-      // The probe's process as the node's kernel sees it (/proc of the node container; hostPID).
-      const script = `for p in /proc/[0-9]*; do if grep -qa ${PROBE_ENTRY} $p/cmdline 2>/dev/null; then echo "== $p"; cat $p/status; grep ' / / ' $p/mountinfo; fi; done`;
+      // The probe's process as the node's kernel sees it (/proc of the node container; hostPID), not
+      // this shell, whose own command line names the probe's entry point too.
+      const script = `for p in /proc/[0-9]*; do [ "$p" = "/proc/$$" ] && continue; if grep -qa ${PROBE_ENTRY} $p/cmdline 2>/dev/null; then echo "== $p"; cat $p/status; grep ' / / ' $p/mountinfo; fi; done`;
       // CAP_NET_ADMIN (12) | CAP_SYS_PTRACE (19) | CAP_SYS_ADMIN (21).
       const caps = ((1n << 12n) | (1n << 19n) | (1n << 21n)).toString(16).padStart(16, "0");
       for (const node of cluster.nodes) {
