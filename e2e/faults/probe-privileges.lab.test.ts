@@ -10,8 +10,8 @@
  *   SYS_PTRACE  /proc/<pid>/ns/net of another user's process cannot be opened (a pod's netns
  *               found through its processes, as on a node where the probe has hostPID)
  *
- * What this cannot show: seccomp RuntimeDefault and AppArmor (no container runtime here), nor a
- * real node's runtime-mounted netns; the kind e2e runs the DaemonSet itself.
+ * What this cannot show: seccomp RuntimeDefault (no container runtime here) and a real node's
+ * runtime-mounted netns; the kind e2e (e2e/kind/netmap-suite.ts) checks both on real nodes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
