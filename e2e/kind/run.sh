@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode="${NETMAP_KIND_MODE:-offline}"
 start=$(date +%s)
-echo "[e2e:kind] preparing the $mode images and tools (cold offline: ~45-75 min on 2 cores; cached: seconds)" >&2
+echo "[e2e:kind] preparing the $mode images and tools (cold offline: ~30 min on 2 cores; cached: seconds)" >&2
 e2e/kind/prepare.sh "$mode" >/dev/null
 echo "[e2e:kind] prepared in $(($(date +%s) - start)) s; building kubectl-netmap (the tests run the workspace's)" >&2
 node_modules/.bin/tsc -b kubectl-plugin
