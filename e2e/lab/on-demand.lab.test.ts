@@ -14,6 +14,7 @@ import {
   traceOnDemand,
 } from "@netmap/probe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { comparable } from "./evidence.js";
 import { createLab, type Lab } from "./lab.js";
 import { installServices, type LabService, type LabServices, SERVICE_PORT } from "./services.js";
 import { captureLab } from "./trace.js";
@@ -55,25 +56,6 @@ async function demandDriven(packet: Packet, endpoint?: number, on: Lab = lab) {
   } finally {
     for (const release of releases) release();
   }
-}
-
-/**
- * The same trace read two ways differs only in where each rule came from: `iptables-save -c` prints
- * `[p:b] -A …`, `iptables -S CHAIN -v` prints `-A … -c p b`, with line numbers of its own listing.
- * Evidence becomes the rule itself; everything else must be equal.
- */
-function comparable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(comparable);
-  if (value === null || typeof value !== "object") return value;
-  const o = value as Record<string, unknown>;
-  if (typeof o.source === "string" && typeof o.text === "string" && /^iptables/.test(o.source)) {
-    return o.text.replace(/^\[\d+:\d+\] /, "").replace(/ -c \d+ \d+/, "");
-  }
-  // nft evidence names the netlink request or the nft listing it came from; the rule text is the same.
-  if (typeof o.source === "string" && typeof o.text === "string" && /^(nft |netlink )/.test(o.source)) {
-    return o.text;
-  }
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, comparable(v)]));
 }
 
 function evidenceFrom(

@@ -124,21 +124,8 @@ export async function offlineTrace(lab: Lab, packet: Packet, endpoint?: number):
   });
 }
 
-/**
- * The probe reads iptables chain by chain (`iptables -S CHAIN -v`) and nft over netlink, a snapshot
- * reads `iptables-save -c` and `nft -j`: the same rule, printed two ways, with line numbers of their
- * own listings. Evidence becomes the rule itself; everything else must be equal.
- */
-export function comparable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(comparable);
-  if (value === null || typeof value !== "object") return value;
-  const o = value as Record<string, unknown>;
-  if (typeof o.source === "string" && typeof o.text === "string" && /^iptables/.test(o.source))
-    return o.text.replace(/^\[\d+:\d+\] /, "").replace(/ -c \d+ \d+/, "");
-  if (typeof o.source === "string" && typeof o.text === "string" && /^(nft |netlink )/.test(o.source))
-    return o.text;
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, comparable(v)]));
-}
+/** Evidence as the rule itself (see ../lab/evidence.ts), for online ↔ offline comparisons. */
+export { comparable } from "../lab/evidence.js";
 
 export function resultOf(t: NetworkTrace): TraceResult {
   const r = traceResultOf(t);
