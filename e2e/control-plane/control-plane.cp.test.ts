@@ -10,22 +10,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type CelRule, celRules, minimalObject, readCrds } from "./crd.js";
 import { CommandError } from "./exec.js";
 import { type ControlPlane, startControlPlane } from "./index.js";
+import { processesMentioning } from "./process.js";
 import { repoRoot } from "./tools.js";
 
 /** PIDs of live processes whose command line mentions `needle` (the control plane's dir). */
-function pidsMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmdline.includes(needle)) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
+const pidsMentioning = (needle: string): number[] => processesMentioning(needle).map((p) => p.pid);
 
 async function refused(p: Promise<unknown>): Promise<CommandError> {
   try {

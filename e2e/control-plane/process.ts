@@ -5,7 +5,8 @@
  * child also gets a parent-death signal, so not even a SIGKILLed test runner leaves one behind.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
 
 export interface ManagedProcess {
   readonly name: string;
@@ -112,4 +113,23 @@ export function startProcess(name: string, argv: readonly string[], logPath: str
     }
   };
   return { name, pid, logPath, exited, isRunning: () => running, stop };
+}
+
+/**
+ * Live processes whose command line mentions `needle` (a control plane's dir, say), with the base
+ * name of the program each runs.
+ */
+export function processesMentioning(needle: string): Array<{ pid: number; program: string }> {
+  const found: Array<{ pid: number; program: string }> = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmdline.includes(needle))
+        found.push({ pid: Number(entry), program: basename(cmdline.split("\0")[0] ?? "") });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
 }

@@ -12,12 +12,13 @@
  * Completion is seen through a watch on the NetworkTraces (no polling); times are from the create
  * call to the watch event that shows Succeeded or Failed.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
 import type { NetworkTrace } from "@netmap/api";
 import { ensureTools, startControlPlane } from "../control-plane/index.js";
+import { processesMentioning } from "../control-plane/process.js";
 import { createLab } from "../lab/lab.js";
 import {
   describeLab,
@@ -46,20 +47,10 @@ function usage(pid: number): Usage {
 
 /** kube-apiserver and etcd of the control plane in `dir` (their command lines name it). */
 function controlPlanePids(dir: string): Array<{ name: string; pid: number }> {
-  const found: Array<{ name: string; pid: number }> = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-    } catch {
-      continue; // gone meanwhile
-    }
-    if (!cmdline.includes(dir)) continue;
-    const bin = basename(cmdline.split("\0")[0] ?? "");
-    if (bin === "kube-apiserver" || bin === "etcd") found.push({ name: bin, pid: Number(entry) });
-  }
-  return found.sort((x, y) => x.name.localeCompare(y.name));
+  return processesMentioning(dir)
+    .filter((p) => p.program === "kube-apiserver" || p.program === "etcd")
+    .map((p) => ({ name: p.program, pid: p.pid }))
+    .sort((x, y) => x.name.localeCompare(y.name));
 }
 
 function percentile(sorted: number[], p: number): number {
