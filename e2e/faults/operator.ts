@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ControlPlane } from "../control-plane/index.js";
-import { OPERATOR_NAMESPACE, type Proc, startNode } from "../operator/cluster.js";
+import { OPERATOR_NAMESPACE, operatorArgs, type Proc, startNode } from "../operator/cluster.js";
 
 export class SupervisedOperator {
   private proc: Proc | undefined;
@@ -42,20 +42,7 @@ export class SupervisedOperator {
 
   private spawn(): void {
     const gen = ++this.generation;
-    const p = startNode(
-      [
-        "operator/controller/dist/main.js",
-        "--kubeconfig",
-        this.kubeconfig,
-        "--namespace",
-        OPERATOR_NAMESPACE,
-        "--metrics-addr",
-        "127.0.0.1:0",
-        "--log-level",
-        "debug",
-      ],
-      join(this.dir, `operator-${gen}.log`),
-    );
+    const p = startNode(operatorArgs(this.kubeconfig), join(this.dir, `operator-${gen}.log`));
     this.proc = p;
     p.child.once("exit", () => {
       if (this.stopped || this.proc !== p) return;

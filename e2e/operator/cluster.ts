@@ -190,24 +190,26 @@ export function startNode(args: readonly string[], log: string, env?: Record<str
   };
 }
 
+/** The operator's command line (after `node`) as the tests run it: debug logs, metrics on a free port. */
+export function operatorArgs(kubeconfig: string): string[] {
+  return [
+    "operator/controller/dist/main.js",
+    "--kubeconfig",
+    kubeconfig,
+    "--namespace",
+    OPERATOR_NAMESPACE,
+    "--metrics-addr",
+    "127.0.0.1:0",
+    "--log-level",
+    "debug",
+  ];
+}
+
 /** The operator process, authenticated as the chart's netmap-operator ServiceAccount. */
 export async function startOperator(cp: ControlPlane, dir: string): Promise<Proc> {
   const token = await cp.createToken({ namespace: OPERATOR_NAMESPACE, serviceAccount: "netmap-operator" });
   const kubeconfig = await cp.kubeconfigForToken(token, "netmap-operator");
-  return startNode(
-    [
-      "operator/controller/dist/main.js",
-      "--kubeconfig",
-      kubeconfig,
-      "--namespace",
-      OPERATOR_NAMESPACE,
-      "--metrics-addr",
-      "127.0.0.1:0",
-      "--log-level",
-      "debug",
-    ],
-    join(dir, "operator.log"),
-  );
+  return startNode(operatorArgs(kubeconfig), join(dir, "operator.log"));
 }
 
 /**
